@@ -1,0 +1,527 @@
+"""The record: every book, draft, score, pick, pair and training round, with its lineage.
+
+One SQLite file per workspace (WAL mode, foreign keys on). This module owns the schema: the
+tables are created and upgraded by ``MIGRATIONS`` (the schema version is SQLite's
+``user_version``), and every other package reads and writes through ``Record``.
+
+    rec = Record.open(workspace / "record.sqlite")
+    book = rec.add_book(title="The Lighthouse", author="A. Keeper")
+    with rec.transaction():          # all or nothing
+        ...
+
+Lineage: a draft names the model and adapter (training round) that wrote it; a score names
+its draft; a pair names its two drafts and its origin (an author pick or a critic margin); a
+round names its parent round and the pairs it was taught with. ``draft_lineage`` and
+``round_lineage`` walk those links.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from record.errors import UserError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+MIGRATIONS: list[str] = [
+    # v1: the whole first schema.
+    """
+    CREATE TABLE books (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL DEFAULT 'en',
+        genre TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        style_targets TEXT NOT NULL DEFAULT '{}',
+        settings TEXT NOT NULL DEFAULT '{}',
+        owner TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE bible_entries (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('character', 'place', 'rule', 'note')),
+        name TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        active INTEGER NOT NULL DEFAULT 1,
+        position INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE outline_items (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE chapters (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id) ON DELETE CASCADE,
+        outline_item_id INTEGER REFERENCES outline_items(id) ON DELETE SET NULL,
+        position INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE prompts (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        origin TEXT NOT NULL DEFAULT 'file',
+        split TEXT,
+        meta TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE rounds (
+        id INTEGER PRIMARY KEY,
+        parent_id INTEGER REFERENCES rounds(id),
+        lineage TEXT NOT NULL,
+        base_model TEXT NOT NULL,
+        adapter_path TEXT,
+        config TEXT NOT NULL DEFAULT '{}',
+        metrics TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'running',
+        replayed_from TEXT,
+        created_at REAL NOT NULL,
+        finished_at REAL
+    );
+    CREATE TABLE drafts (
+        id INTEGER PRIMARY KEY,
+        request TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        instructions TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL,
+        model TEXT NOT NULL,
+        adapter TEXT,
+        round_id INTEGER REFERENCES rounds(id),
+        config TEXT NOT NULL DEFAULT '{}',
+        seed INTEGER,
+        candidate INTEGER NOT NULL DEFAULT 0,
+        tokens INTEGER,
+        finish_reason TEXT,
+        book_id INTEGER REFERENCES books(id) ON DELETE SET NULL,
+        chapter_id INTEGER REFERENCES chapters(id) ON DELETE SET NULL,
+        prompt_id INTEGER REFERENCES prompts(id),
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX drafts_request ON drafts(request);
+    CREATE INDEX drafts_prompt ON drafts(prompt_id);
+    CREATE TABLE scores (
+        id INTEGER PRIMARY KEY,
+        draft_id INTEGER NOT NULL REFERENCES drafts(id) ON DELETE CASCADE,
+        critic TEXT NOT NULL,
+        score REAL NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        panel_version INTEGER,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX scores_draft ON scores(draft_id);
+    CREATE TABLE picks (
+        id INTEGER PRIMARY KEY,
+        draft_id INTEGER REFERENCES drafts(id),
+        other_id INTEGER REFERENCES drafts(id),
+        kind TEXT NOT NULL DEFAULT 'pick' CHECK (kind IN ('pick', 'tie', 'both_bad')),
+        author TEXT NOT NULL DEFAULT '',
+        session TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE pairs (
+        id INTEGER PRIMARY KEY,
+        prompt TEXT NOT NULL,
+        chosen_id INTEGER NOT NULL REFERENCES drafts(id),
+        rejected_id INTEGER NOT NULL REFERENCES drafts(id),
+        origin TEXT NOT NULL CHECK (origin IN ('pick', 'critic')),
+        margin REAL,
+        pick_id INTEGER REFERENCES picks(id),
+        vetoed INTEGER NOT NULL DEFAULT 0,
+        veto_reason TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (chosen_id, rejected_id)
+    );
+    CREATE TABLE round_pairs (
+        round_id INTEGER NOT NULL REFERENCES rounds(id) ON DELETE CASCADE,
+        pair_id INTEGER NOT NULL REFERENCES pairs(id),
+        PRIMARY KEY (round_id, pair_id)
+    );
+    CREATE TABLE panel_versions (
+        id INTEGER PRIMARY KEY,
+        weights TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'hand',
+        metrics TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE learned_critics (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        pairs_used INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE state (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+JSON_COLUMNS = {"style_targets", "settings", "config", "metrics", "weights", "meta"}
+
+
+class RecordError(UserError):
+    """The record cannot be opened or a write was refused; the message says what to do."""
+
+
+def _row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
+    out = {}
+    for (name, *_), value in zip(cursor.description, row):
+        if name in JSON_COLUMNS and isinstance(value, str):
+            value = json.loads(value)
+        out[name] = value
+    return out
+
+
+def _dump(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+class Record:
+    """A connection to one workspace's record. Safe to share between threads."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    # ---- opening and migrating ------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Record":
+        path = Path(path)
+        if path.exists():
+            if path.is_dir():
+                raise RecordError(f"record {path} is a folder; expected an SQLite file")
+            with open(path, "rb") as f:
+                head = f.read(16)
+            if head and head != SQLITE_MAGIC:
+                raise RecordError(
+                    f"{path} is not an SQLite database (it starts with {head[:8]!r}); "
+                    "move it aside or choose another --workspace"
+                )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.row_factory = _row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            version = conn.execute("PRAGMA user_version").fetchone()["user_version"]
+        except sqlite3.DatabaseError as e:
+            raise RecordError(f"cannot open record {path}: {e}; move it aside or choose another --workspace") from e
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise RecordError(
+                f"record {path} has schema version {version}, newer than this Scriptorium "
+                f"understands ({SCHEMA_VERSION}); upgrade Scriptorium to open it"
+            )
+        rec = cls(conn, path)
+        rec._migrate(version)
+        return rec
+
+    def _migrate(self, version: int) -> None:
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits on its own, so the version bump rides inside the script.
+            self.conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Record"]:
+        """All writes inside commit together or not at all. Nested use joins the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    # ---- small generic helpers ------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchone()
+
+    def insert(self, table: str, **values: Any) -> int:
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with self.transaction():
+            cur = self.conn.execute(
+                f"INSERT INTO {table} ({cols}) VALUES ({marks})", [_dump(v) for v in values.values()]
+            )
+            return cur.lastrowid
+
+    def update(self, table: str, row_id: int, **values: Any) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.transaction():
+            cur = self.conn.execute(
+                f"UPDATE {table} SET {sets} WHERE id = ?", [*(_dump(v) for v in values.values()), row_id]
+            )
+            if cur.rowcount == 0:
+                raise RecordError(f"no {table[:-1]} with id {row_id}")
+
+    def get(self, table: str, row_id: int) -> dict[str, Any]:
+        row = self.one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+        if row is None:
+            raise RecordError(f"no {table.rstrip('s')} with id {row_id}")
+        return row
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        row = self.one("SELECT value FROM state WHERE key = ?", (key,))
+        return default if row is None else json.loads(row["value"])
+
+    def set_state(self, key: str, value: Any) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    # ---- books ----------------------------------------------------------------------------
+
+    def add_book(self, title: str, author: str = "", **fields: Any) -> dict[str, Any]:
+        if not title or not title.strip():
+            raise RecordError("a book needs a title")
+        now = time.time()
+        book_id = self.insert("books", title=title.strip(), author=author.strip(), created_at=now, updated_at=now, **fields)
+        return self.get("books", book_id)
+
+    def books(self, owner: str | None = None) -> list[dict[str, Any]]:
+        if owner is None:
+            return self.query("SELECT * FROM books ORDER BY id")
+        return self.query("SELECT * FROM books WHERE owner = ? ORDER BY id", (owner,))
+
+    def update_book(self, book_id: int, **fields: Any) -> dict[str, Any]:
+        self.update("books", book_id, updated_at=time.time(), **fields)
+        return self.get("books", book_id)
+
+    def delete_book(self, book_id: int) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM books WHERE id = ?", (book_id,))
+
+    def find_book(self, key: str | int) -> dict[str, Any]:
+        """A book by id or exact title; the error lists what exists."""
+        row = None
+        if isinstance(key, int) or str(key).isdigit():
+            row = self.one("SELECT * FROM books WHERE id = ?", (int(key),))
+        if row is None:
+            row = self.one("SELECT * FROM books WHERE title = ? ORDER BY id LIMIT 1", (str(key),))
+        if row is None:
+            known = ", ".join(f"{b['id']}: {b['title']}" for b in self.books()[:20]) or "none yet"
+            raise RecordError(f"no book {key!r} in {self.path}; books: {known}")
+        return row
+
+    # ---- story bible, outline, chapters ---------------------------------------------------
+
+    def add_bible_entry(self, book_id: int, kind: str, name: str, text: str = "", active: bool = True) -> int:
+        if kind not in ("character", "place", "rule", "note"):
+            raise RecordError(f"bible entry kind {kind!r} unknown; use character, place, rule or note")
+        pos = self.one("SELECT COALESCE(MAX(position), -1) + 1 AS p FROM bible_entries WHERE book_id = ?", (book_id,))["p"]
+        return self.insert("bible_entries", book_id=book_id, kind=kind, name=name, text=text, active=int(active), position=pos)
+
+    def bible(self, book_id: int, active_only: bool = False) -> list[dict[str, Any]]:
+        extra = " AND active = 1" if active_only else ""
+        return self.query(f"SELECT * FROM bible_entries WHERE book_id = ?{extra} ORDER BY position, id", (book_id,))
+
+    def add_outline_item(self, book_id: int, title: str, summary: str = "", position: int | None = None) -> int:
+        if position is None:
+            position = self.one("SELECT COALESCE(MAX(position), -1) + 1 AS p FROM outline_items WHERE book_id = ?", (book_id,))["p"]
+        return self.insert("outline_items", book_id=book_id, title=title, summary=summary, position=position)
+
+    def outline(self, book_id: int) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM outline_items WHERE book_id = ? ORDER BY position, id", (book_id,))
+
+    def reorder(self, table: str, ids: list[int]) -> None:
+        """Give rows of ``table`` (outline_items, chapters, bible_entries) positions in list order."""
+        with self.transaction():
+            for pos, row_id in enumerate(ids):
+                self.conn.execute(f"UPDATE {table} SET position = ? WHERE id = ?", (pos, row_id))
+
+    def add_chapter(self, book_id: int, title: str, text: str = "", outline_item_id: int | None = None,
+                    position: int | None = None) -> int:
+        if position is None:
+            position = self.one("SELECT COALESCE(MAX(position), -1) + 1 AS p FROM chapters WHERE book_id = ?", (book_id,))["p"]
+        return self.insert("chapters", book_id=book_id, title=title, text=text, outline_item_id=outline_item_id,
+                           position=position, updated_at=time.time())
+
+    def chapters(self, book_id: int) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM chapters WHERE book_id = ? ORDER BY position, id", (book_id,))
+
+    def set_chapter_text(self, chapter_id: int, text: str) -> None:
+        self.update("chapters", chapter_id, text=text, updated_at=time.time())
+
+    # ---- prompts --------------------------------------------------------------------------
+
+    def add_prompt(self, text: str, source: str = "", origin: str = "file", split: str | None = None,
+                   meta: dict | None = None) -> int:
+        return self.insert("prompts", text=text, source=source, origin=origin, split=split,
+                           meta=meta or {}, created_at=time.time())
+
+    # ---- drafts and scores ----------------------------------------------------------------
+
+    def add_drafts(self, drafts: list[dict[str, Any]]) -> list[int]:
+        """Record drafts in one transaction. Each dict holds ``drafts`` columns."""
+        now = time.time()
+        ids = []
+        with self.transaction():
+            for d in drafts:
+                ids.append(self.insert("drafts", created_at=now, **d))
+        return ids
+
+    def drafts_for_request(self, request: str) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM drafts WHERE request = ? ORDER BY candidate, id", (request,))
+
+    def add_scores(self, draft_id: int, scores: dict[str, tuple[float, str]], panel_version: int | None = None) -> None:
+        """Record one draft's scores: ``{critic: (score, reason)}``."""
+        now = time.time()
+        with self.transaction():
+            for critic, (score, reason) in scores.items():
+                self.insert("scores", draft_id=draft_id, critic=critic, score=float(score), reason=reason,
+                            panel_version=panel_version, created_at=now)
+
+    def scores(self, draft_id: int) -> dict[str, dict[str, Any]]:
+        """The latest score per critic for a draft."""
+        rows = self.query("SELECT * FROM scores WHERE draft_id = ? ORDER BY id", (draft_id,))
+        return {r["critic"]: r for r in rows}
+
+    # ---- picks and pairs ------------------------------------------------------------------
+
+    def add_pick(self, draft_id: int | None, other_id: int | None, author: str = "", kind: str = "pick",
+                 session: str | None = None) -> int:
+        return self.insert("picks", draft_id=draft_id, other_id=other_id, author=author, kind=kind,
+                           session=session, created_at=time.time())
+
+    def add_pair(self, prompt: str, chosen_id: int, rejected_id: int, origin: str, margin: float | None = None,
+                 pick_id: int | None = None) -> int | None:
+        """Record a preference pair; returns None when the same pair is already recorded."""
+        with self.transaction():
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO pairs (prompt, chosen_id, rejected_id, origin, margin, pick_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (prompt, chosen_id, rejected_id, origin, margin, pick_id, time.time()),
+            )
+            return cur.lastrowid if cur.rowcount else None
+
+    def veto_pair(self, pair_id: int, reason: str = "", vetoed: bool = True) -> None:
+        self.update("pairs", pair_id, vetoed=int(vetoed), veto_reason=reason if vetoed else None)
+
+    def pairs(self, include_vetoed: bool = False, untrained_only: bool = False) -> list[dict[str, Any]]:
+        """Pairs with their drafts' text, author picks first, then by id."""
+        where = ["1=1"]
+        if not include_vetoed:
+            where.append("p.vetoed = 0")
+        if untrained_only:
+            where.append("p.id NOT IN (SELECT pair_id FROM round_pairs rp JOIN rounds r ON r.id = rp.round_id WHERE r.status = 'done')")
+        return self.query(
+            "SELECT p.*, c.text AS chosen, r.text AS rejected, c.instructions AS instructions FROM pairs p "
+            "JOIN drafts c ON c.id = p.chosen_id JOIN drafts r ON r.id = p.rejected_id "
+            f"WHERE {' AND '.join(where)} ORDER BY (p.origin = 'pick') DESC, p.id"
+        )
+
+    # ---- training rounds ------------------------------------------------------------------
+
+    def add_round(self, lineage: str, base_model: str, parent_id: int | None, config: dict,
+                  replayed_from: str | None = None) -> int:
+        return self.insert("rounds", lineage=lineage, base_model=base_model, parent_id=parent_id, config=config,
+                           replayed_from=replayed_from, status="running", created_at=time.time())
+
+    def finish_round(self, round_id: int, adapter_path: str, metrics: dict, pair_ids: list[int],
+                     make_current: bool = True) -> None:
+        """Mark a round done with its adapter and pairs, and (by default) make it current, atomically."""
+        with self.transaction():
+            self.update("rounds", round_id, adapter_path=adapter_path, metrics=metrics, status="done",
+                        finished_at=time.time())
+            self.conn.executemany("INSERT OR IGNORE INTO round_pairs (round_id, pair_id) VALUES (?, ?)",
+                                  [(round_id, p) for p in pair_ids])
+            if make_current:
+                self.set_current_round(self.get("rounds", round_id)["lineage"], round_id)
+
+    def rounds(self, lineage: str | None = None) -> list[dict[str, Any]]:
+        if lineage is None:
+            return self.query("SELECT * FROM rounds ORDER BY id")
+        return self.query("SELECT * FROM rounds WHERE lineage = ? ORDER BY id", (lineage,))
+
+    def current_round(self, lineage: str) -> dict[str, Any] | None:
+        round_id = self.get_state(f"current_round:{lineage}")
+        return None if round_id is None else self.get("rounds", round_id)
+
+    def set_current_round(self, lineage: str, round_id: int | None) -> None:
+        """Make a finished round current for its lineage (None = the base model). This is rollback."""
+        if round_id is not None:
+            r = self.get("rounds", round_id)
+            if r["status"] != "done":
+                raise RecordError(f"round {round_id} is {r['status']}, only a finished round can be made current")
+            if r["lineage"] != lineage:
+                raise RecordError(f"round {round_id} belongs to lineage {r['lineage']!r}, not {lineage!r}")
+        self.set_state(f"current_round:{lineage}", round_id)
+
+    def round_pairs(self, round_id: int) -> list[dict[str, Any]]:
+        return self.query(
+            "SELECT p.* FROM pairs p JOIN round_pairs rp ON rp.pair_id = p.id WHERE rp.round_id = ? ORDER BY p.id",
+            (round_id,),
+        )
+
+    # ---- lineage --------------------------------------------------------------------------
+
+    def round_lineage(self, round_id: int) -> list[dict[str, Any]]:
+        """The round and its ancestors, newest first."""
+        chain, seen = [], set()
+        current: int | None = round_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            row = self.get("rounds", current)
+            chain.append(row)
+            current = row["parent_id"]
+        return chain
+
+    def draft_lineage(self, draft_id: int) -> dict[str, Any]:
+        """A draft with its scores, the rounds behind its adapter, the pairs it is in and the
+        rounds that were taught with those pairs."""
+        draft = self.get("drafts", draft_id)
+        pairs = self.query("SELECT * FROM pairs WHERE chosen_id = ? OR rejected_id = ? ORDER BY id", (draft_id, draft_id))
+        taught = self.query(
+            "SELECT DISTINCT rp.round_id FROM round_pairs rp JOIN pairs p ON p.id = rp.pair_id "
+            "WHERE p.chosen_id = ? OR p.rejected_id = ?", (draft_id, draft_id))
+        return {
+            "draft": draft,
+            "scores": self.scores(draft_id),
+            "written_by": self.round_lineage(draft["round_id"]) if draft["round_id"] else [],
+            "pairs": pairs,
+            "taught_in_rounds": [r["round_id"] for r in taught],
+        }

