@@ -80,11 +80,13 @@ def builtin_model_dir(cache: Path, progress: bool = True) -> Path:
         ) from e
     try:
         _convert_gguf(gguf, tmp, progress)
-        if target.exists():  # a folder without the completion mark: a leftover, never trusted
-            shutil.rmtree(target)
+        if target.exists() and not (target / COMPLETE_MARK).is_file():
+            shutil.rmtree(target)  # a folder without the completion mark: a leftover, never trusted
         os.replace(tmp, target)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if (target / COMPLETE_MARK).is_file():  # another process finished the same conversion first
+            return target
         raise ModelError(
             f"converting the built-in model into {cache} failed ({e}); set SCRIPTORIUM_CACHE to a writable folder with ~600 MB free"
         ) from e
