@@ -301,9 +301,9 @@ def load_writer(model: str | os.PathLike | None = None, precision: str = "fp32",
     """Resolve, load and (optionally) put an adapter on a writer model."""
     from record.workspace import cache_dir
 
-    model_dir, model_id = resolve_model(model, cache or cache_dir(), progress)
     if precision not in PRECISIONS:
         raise ModelError(f"precision {precision!r} unknown; use one of {', '.join(PRECISIONS)}")
+    model_dir, model_id = resolve_model(model, cache or cache_dir(), progress)
     if adapter is not None:
         check_adapter_dir(Path(adapter).expanduser())  # fail before the slow load
     writer = Writer(load_base(model_dir, precision, device), load_tokenizer(model_dir), model_id, model_dir, precision)

@@ -1,0 +1,100 @@
+"""Drafting on a tiny in-test Llama: batching, padding, seeds, validation, streaming."""
+
+import pytest
+
+from writer.draft import DraftConfig, DraftError, DraftStream, chat_text, draft, PLAIN_TEMPLATE
+
+PROMPTS = ["a cat", "the lighthouse keeper climbed the stairs and lit the lamp"]
+
+
+def test_k_candidates_per_prompt_in_order(tiny_writer):
+    out = draft(tiny_writer, PROMPTS, DraftConfig(k=3, max_new_tokens=8, seed=1))
+    assert [len(c) for c in out] == [3, 3]
+    assert [c.prompt for c in out[1]] == [PROMPTS[1]] * 3
+    assert [c.candidate for c in out[0]] == [0, 1, 2]
+    assert all(c.tokens <= 8 and c.finish_reason in ("stop", "length") for cs in out for c in cs)
+
+
+def test_same_seed_same_drafts_other_seed_other_drafts(tiny_writer):
+    cfg = DraftConfig(k=3, max_new_tokens=12, seed=5)
+    a = draft(tiny_writer, PROMPTS, cfg)
+    b = draft(tiny_writer, PROMPTS, cfg)
+    c = draft(tiny_writer, PROMPTS, DraftConfig(k=3, max_new_tokens=12, seed=6))
+    texts = lambda out: [x.text for cs in out for x in cs]
+    assert texts(a) == texts(b)
+    assert texts(a) != texts(c)
+    assert len(set(texts(a))) > 1  # candidates differ from each other
+
+
+def test_batched_equals_one_at_a_time(tiny_writer):
+    """Left padding and per-row generators: a candidate does not depend on its batch."""
+    batched = draft(tiny_writer, PROMPTS, DraftConfig(k=2, max_new_tokens=10, seed=3))
+    for i, prompt in enumerate(PROMPTS):
+        alone = draft(tiny_writer, [prompt], DraftConfig(k=2, max_new_tokens=10, seed=3, batch_tokens=1))
+        assert [c.text for c in alone[0]] == [c.text for c in batched[i]]
+
+
+def test_batch_size_is_bounded_by_batch_tokens(tiny_writer, monkeypatch):
+    import writer.draft as d
+
+    sizes = []
+    real = d._generate_rows
+
+    def spy(writer, rows, *a, **k):
+        sizes.append(len(rows))
+        return real(writer, rows, *a, **k)
+
+    monkeypatch.setattr(d, "_generate_rows", spy)
+    draft(tiny_writer, PROMPTS, DraftConfig(k=4, max_new_tokens=8, batch_tokens=200))
+    assert sum(sizes) == 8 and max(sizes) < 8
+    sizes.clear()
+    draft(tiny_writer, PROMPTS, DraftConfig(k=4, max_new_tokens=8))
+    assert sizes == [8]  # one generate call for everything when memory allows
+
+
+@pytest.mark.parametrize("kwargs", [dict(k=0), dict(k=10_000), dict(top_p=0), dict(temperature=-1),
+                                    dict(max_new_tokens=0), dict(repetition_penalty=0)])
+def test_bad_configs_are_refused(kwargs):
+    with pytest.raises(DraftError):
+        DraftConfig(**kwargs)
+
+
+def test_empty_and_too_long_prompts_are_refused(tiny_writer):
+    with pytest.raises(DraftError, match="prompt 2 is empty"):
+        draft(tiny_writer, ["fine", "   "], DraftConfig(k=1, max_new_tokens=4))
+    with pytest.raises(DraftError, match="context window of 512"):
+        draft(tiny_writer, ["cat " * 600], DraftConfig(k=1, max_new_tokens=4))
+
+
+def test_chat_template_carries_instructions_and_plain_fallback(tiny_writer):
+    text = chat_text(tiny_writer.tokenizer, "a cat", "Write in the second person.")
+    assert "<|im_start|>system\nWrite in the second person.<|im_end|>" in text
+    assert text.endswith("<|im_start|>assistant\n")
+
+    class NoTemplate:
+        chat_template = None
+
+    assert chat_text(NoTemplate(), "a cat", "Be brief.") == PLAIN_TEMPLATE.format(system="Be brief.", prompt="a cat")
+
+
+def test_stream_yields_growing_texts_and_stops(tiny_writer):
+    cfg = DraftConfig(k=2, max_new_tokens=200, seed=1)
+    stream = DraftStream(tiny_writer, "a cat", cfg)
+    seen = 0
+    for texts in stream:
+        assert len(texts) == 2
+        seen += 1
+        if seen == 3:
+            stream.stop()
+    assert [c.finish_reason for c in stream.result] == ["stopped", "stopped"]
+    assert all(c.tokens < 200 for c in stream.result)
+
+
+def test_stream_finishes_with_same_text_as_draft(tiny_writer):
+    cfg = DraftConfig(k=2, max_new_tokens=10, seed=2)
+    stream = DraftStream(tiny_writer, "a cat", cfg)
+    last = None
+    for last in stream:
+        pass
+    assert last == [c.text for c in stream.result]
+    assert [c.text for c in draft(tiny_writer, ["a cat"], cfg)[0]] == last
