@@ -150,6 +150,7 @@ def drafts_with_scores(rec, draft_ids: list[int]) -> list[dict[str, Any]]:
     marks = ",".join("?" for _ in draft_ids)
     rows = rec.query(
         f"SELECT d.id, d.text, d.prompt, d.request, d.instructions, d.tokens, "
+        f"(SELECT pr.split FROM prompts pr WHERE pr.id = d.prompt_id) AS split, "
         f"(SELECT s.score FROM scores s WHERE s.draft_id = d.id AND s.critic = 'panel' ORDER BY s.id DESC LIMIT 1) AS score "
         f"FROM drafts d WHERE d.id IN ({marks}) ORDER BY d.id", tuple(draft_ids))
     return rows
@@ -179,8 +180,10 @@ def record_pairs(rec, prompt: str, specs: list[PairSpec]) -> list[int]:
 
 
 def pairs_from_drafts(rec, draft_ids: list[int], rules: PairRules | None = None) -> list[int]:
-    """Build and record pairs for scored drafts, grouped by prompt (drafting request)."""
-    rows = drafts_with_scores(rec, draft_ids)
+    """Build and record pairs for scored drafts, grouped by prompt (drafting request); drafts of
+    held-out prompts are skipped. Returns the pair ids."""
+    # drafts of held-out prompts are for evaluation only: they never become lessons
+    rows = [r for r in drafts_with_scores(rec, draft_ids) if r["split"] != "heldout"]
     picks = picks_for_drafts(rec, draft_ids)
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:

@@ -217,7 +217,7 @@ def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None
     ``progress(step, total, logs)`` is called after every optimiser step.
     """
     from record.workspace import adapters_dir, cache_dir
-    from writer.models import PRECISIONS, config_fingerprint, load_base, load_tokenizer, resolve_model
+    from writer.models import PRECISIONS, load_tokenizer, resolve_model
 
     cfg = config or RoundConfig()
     if precision not in PRECISIONS:
@@ -285,8 +285,11 @@ def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None
     return rid
 
 
-def _train(cfg, rows, tokenizer, model_dir, precision, device, parent, ckpt_dir, resume, progress, state, out_dir,
-           mark_extra) -> dict[str, Any]:
+def build_trainer(cfg: RoundConfig, rows: list[dict], tokenizer, model_dir: Path, precision: str, device: str,
+                  parent_adapter: str | None, output_dir: Path, progress: Progress | None = None):
+    """The DPOTrainer for a round: the base in ``precision``; LoRA from ``parent_adapter`` (which
+    TRL also copies, frozen, as the "ref" adapter: the reference) or a fresh LoRA whose reference
+    is the bare base. Returns (trainer, base fingerprint)."""
     import datasets
     from peft import PeftModel
     from trl import DPOTrainer
@@ -297,18 +300,18 @@ def _train(cfg, rows, tokenizer, model_dir, precision, device, parent, ckpt_dir,
     base = load_base(model_dir, precision, device)
     fingerprint = config_fingerprint(base.config)
     peft_config = None
-    if parent is not None and parent.get("adapter_path"):
-        check_parent_adapter(Path(parent["adapter_path"]), fingerprint)
-        model = PeftModel.from_pretrained(base, parent["adapter_path"], is_trainable=True)  # adapter "default"
+    if parent_adapter:
+        check_parent_adapter(Path(parent_adapter), fingerprint)
+        model = PeftModel.from_pretrained(base, parent_adapter, is_trainable=True)  # adapter "default"
     else:
         model, peft_config = base, lora_config(cfg)
     train = datasets.Dataset.from_list(training_examples(tokenizer, rows))
-    args = dpo_args(cfg, ckpt_dir, device, progress=progress is None)
+    args = dpo_args(cfg, output_dir, device, progress=progress is None)
     try:
         trainer = DPOTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
                              peft_config=peft_config, callbacks=[_progress_callback(progress)] if progress else None)
     except ValueError as e:
-        if "target modules" in str(e).lower() or "target_modules" in str(e):
+        if "target" in str(e).lower() and "module" in str(e).lower():
             raise TrainingError(f"LoRA targets {cfg.lora_targets} do not match this model's modules ({str(e)[:200]}); "
                                 "pass --lora-targets with module names of this model (or all-linear)") from e
         raise
@@ -316,16 +319,23 @@ def _train(cfg, rows, tokenizer, model_dir, precision, device, parent, ckpt_dir,
         from transformers import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)  # our progress callable reports instead
+    return trainer, fingerprint
+
+
+def _train(cfg, rows, tokenizer, model_dir, precision, device, parent, ckpt_dir, resume, progress, state, out_dir,
+           mark_extra) -> dict[str, Any]:
+    parent_adapter = parent.get("adapter_path") if parent else None
+    trainer, fingerprint = build_trainer(cfg, rows, tokenizer, model_dir, precision, device, parent_adapter, ckpt_dir,
+                                         progress)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     metrics = summarize_logs(trainer.state.log_history)
     metrics["steps"] = int(trainer.state.global_step)
     path = None
     if state.is_main_process:
         mark = dict(mark_extra, base_fingerprint=fingerprint, parent_round=parent["id"] if parent else None,
-                    parent_adapter=parent.get("adapter_path") if parent else None, config=cfg.to_dict(),
-                    precision=precision, created_at=time.time())
+                    parent_adapter=parent_adapter, config=cfg.to_dict(), precision=precision, created_at=time.time())
         path = save_adapter(trainer.model, out_dir, mark)
     state.wait_for_everyone()
-    del trainer, model, base
+    del trainer
     gc.collect()
     return {"path": path, "fingerprint": fingerprint, "metrics": metrics}
