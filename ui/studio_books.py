@@ -1,0 +1,149 @@
+"""Books in the studio: create, open, rename, delete, and each book's remembered settings.
+
+Plain functions over the record, called by the Gradio handlers in ``ui.studio`` and by tests.
+``user`` is the signed-in author when the studio runs with ``--auth`` (then an author sees and
+touches only the books they own) and None otherwise (one local author, every book visible).
+
+    book = create_book(rec, user="ann", title="The Lighthouse", author="Ann", genre="mystery")
+    settings = book_settings(rec, book["id"], "ann")
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ui.studio_engine import StudioError
+
+LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "zh", "ja"]
+STYLE_PRESETS = ["none", "literary", "commercial", "young adult", "children", "custom"]
+SAMPLING_DEFAULTS = {"k": 2, "temperature": 0.8, "top_p": 0.95, "repetition_penalty": 1.1, "seed": 0}
+MAX_UI_K = 6
+
+
+def owned_book(rec, book_id, user: str | None) -> dict[str, Any]:
+    """The book, if it exists and ``user`` may see it; else a StudioError."""
+    if book_id in (None, ""):
+        raise StudioError("no book is open; create one or pick one in the Books tab")
+    try:
+        book_id = int(book_id)
+    except (TypeError, ValueError):
+        raise StudioError(f"book id {book_id!r} is not a number; pick a book in the Books tab") from None
+    row = rec.one("SELECT * FROM books WHERE id = ?", (book_id,))
+    if row is None or (user is not None and row["owner"] != user):
+        # The same message whether it is missing or someone else's: no probing other authors' ids.
+        raise StudioError(f"no book {book_id} among your books; pick one in the Books tab")
+    return row
+
+
+def list_books(rec, user: str | None) -> list[dict[str, Any]]:
+    return rec.books(owner=user) if user is not None else rec.books()
+
+
+def book_choices(rec, user: str | None) -> list[tuple[str, int]]:
+    """(label, id) pairs for a dropdown."""
+    return [(f"{b['title']} (#{b['id']})", b["id"]) for b in list_books(rec, user)]
+
+
+def parse_targets(text: str) -> dict[str, Any]:
+    """Custom style targets, written as JSON (``{"sentence_length": 14}``)."""
+    text = (text or "").strip()
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise StudioError(f"custom style targets must be JSON like {{\"sentence_length\": 14}}; {e.msg} at column {e.colno}") from None
+    if not isinstance(value, dict):
+        raise StudioError("custom style targets must be a JSON object of name: value")
+    return value
+
+
+def style_targets(preset: str, custom: str) -> dict[str, Any]:
+    preset = preset or "none"
+    if preset not in STYLE_PRESETS:
+        raise StudioError(f"style preset {preset!r} unknown; use one of {', '.join(STYLE_PRESETS)}")
+    targets = parse_targets(custom) if preset == "custom" else {}
+    return {"preset": None if preset in ("none", "custom") else preset, "targets": targets}
+
+
+def create_book(rec, user: str | None, title: str, author: str = "", language: str = "en", genre: str = "",
+                preset: str = "none", custom_targets: str = "") -> dict[str, Any]:
+    if not (title or "").strip():
+        raise StudioError("a book needs a title; type one in the Title box")
+    return rec.add_book(title=title, author=author or "", language=language or "en", genre=(genre or "").strip(),
+                        style_targets=style_targets(preset, custom_targets), owner=user,
+                        settings={"sampling": dict(SAMPLING_DEFAULTS)})
+
+
+def update_book(rec, user: str | None, book_id, title: str, author: str, language: str, genre: str,
+                preset: str, custom_targets: str) -> dict[str, Any]:
+    owned_book(rec, book_id, user)
+    if not (title or "").strip():
+        raise StudioError("a book needs a title; the Title box is empty")
+    return rec.update_book(int(book_id), title=title.strip(), author=(author or "").strip(),
+                           language=language or "en", genre=(genre or "").strip(),
+                           style_targets=style_targets(preset, custom_targets))
+
+
+def delete_book(rec, user: str | None, book_id, confirm_title: str) -> str:
+    """Delete a book and everything in it; ``confirm_title`` must repeat the title."""
+    book = owned_book(rec, book_id, user)
+    if (confirm_title or "").strip() != book["title"]:
+        raise StudioError(f"to delete, type the title exactly ({book['title']!r}) in the confirmation box")
+    rec.delete_book(book["id"])
+    return book["title"]
+
+
+def book_form(book: dict[str, Any]) -> dict[str, Any]:
+    """The book's fields as the Books form shows them."""
+    style = book.get("style_targets") or {}
+    preset = style.get("preset") or ("custom" if style.get("targets") else "none")
+    return {"title": book["title"], "author": book["author"], "language": book["language"], "genre": book["genre"],
+            "preset": preset, "custom": json.dumps(style.get("targets") or {}) if style.get("targets") else ""}
+
+
+def book_settings(rec, book_id, user: str | None) -> dict[str, Any]:
+    """Sampling settings and critic weights remembered for the book."""
+    settings = owned_book(rec, book_id, user).get("settings") or {}
+    sampling = {**SAMPLING_DEFAULTS, **(settings.get("sampling") or {})}
+    return {"sampling": sampling, "weights": dict(settings.get("weights") or {})}
+
+
+def save_settings(rec, book_id, user: str | None, sampling: dict | None = None,
+                  weights: dict[str, float] | None = None) -> dict[str, Any]:
+    book = owned_book(rec, book_id, user)
+    settings = dict(book.get("settings") or {})
+    if sampling is not None:
+        check_sampling(sampling)
+        settings["sampling"] = {**SAMPLING_DEFAULTS, **sampling}
+    if weights is not None:
+        bad = {k: v for k, v in weights.items() if not isinstance(v, (int, float)) or v < 0}
+        if bad:
+            raise StudioError(f"critic weights must be numbers >= 0; fix {', '.join(bad)}")
+        settings["weights"] = {k: float(v) for k, v in weights.items()}
+    rec.update_book(book["id"], settings=settings)
+    return settings
+
+
+def check_sampling(s: dict[str, Any]) -> None:
+    from writer.draft import DraftConfig
+
+    k = int(s.get("k", 2))
+    if not 1 <= k <= MAX_UI_K:
+        raise StudioError(f"the studio shows 1 to {MAX_UI_K} candidates side by side, got {k}")
+    DraftConfig(k=k, temperature=float(s.get("temperature", 0.8)), top_p=float(s.get("top_p", 0.95)),
+                repetition_penalty=float(s.get("repetition_penalty", 1.1)), seed=int(s.get("seed", 0)))
+
+
+def instructions_for(book: dict[str, Any]) -> str:
+    """The system message for drafting this book: the writer's role, genre and language."""
+    from writer.draft import DEFAULT_INSTRUCTIONS
+
+    parts = [DEFAULT_INSTRUCTIONS.replace("short story for the prompt", "chapter of a novel")]
+    parts.append(f"The novel is titled \"{book['title']}\".")
+    if book.get("genre"):
+        parts.append(f"Genre: {book['genre']}.")
+    if book.get("language") and book["language"] != "en":
+        parts.append(f"Write in the language with code '{book['language']}'.")
+    return " ".join(parts)

@@ -1,0 +1,214 @@
+"""The studio's engine: one record, one writer model and one queue for model work.
+
+Every browser session shares one ``StudioEngine``. The writer loads on first use and follows
+the record's current round (train a round or roll back, and the next draft uses that adapter).
+Model work takes a slot from a semaphore sized by ``concurrency`` (the studio's one queue for
+model work; Gradio's queue puts the same limit in front of it). A session's running draft is
+kept under its session id so its stop button can really stop generation.
+
+    engine = StudioEngine("./ws", model=None, max_new_tokens=96)
+    with engine.writer_slot() as (writer, round_id):
+        ...  # generate with writer; round_id is the adapter's round (None = base model)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from record.errors import UserError
+
+UNSET = object()
+
+
+class StudioError(UserError):
+    """Something the author asked for that the studio cannot do; the message says why."""
+
+
+def not_available(part: str, issue: str) -> StudioError:
+    return StudioError(f"{part} is not available yet (the {issue} has not landed in this installation)")
+
+
+class StudioEngine:
+    """Shared state behind every session: record, writer, model queue, running drafts."""
+
+    def __init__(self, workspace: str | Path | None = None, model: str | None = None, precision: str = "fp32",
+                 max_new_tokens: int = 96, concurrency: int = 1, train_precision: str = "4bit", writer=None,
+                 auth: bool = False):
+        from record import Record, record_path, workspace_dir
+
+        if concurrency < 1:
+            raise StudioError(f"concurrency must be at least 1, got {concurrency}")
+        if not 1 <= max_new_tokens <= 8192:
+            raise StudioError(f"max_new_tokens must be between 1 and 8192, got {max_new_tokens}")
+        self.workspace = workspace_dir(workspace)
+        self.rec = Record.open(record_path(self.workspace))
+        self.model = model
+        self.precision = precision
+        self.train_precision = train_precision
+        self.max_new_tokens = max_new_tokens
+        self.concurrency = concurrency
+        self.auth = auth
+        self._writer = writer
+        self._round_id: Any = UNSET
+        self._slots = threading.Semaphore(concurrency)
+        self._load_lock = threading.Lock()
+        self._switch_lock = threading.Lock()
+        self._panels: dict[str, Any] = {}
+        self._tokenizer = writer.tokenizer if writer is not None else None
+        self.streams: dict[str, Any] = {}
+        self.jobs: dict[int, Any] = {}  # book id -> training job
+
+    # ---- the writer -----------------------------------------------------------------------
+
+    def _load(self):
+        with self._load_lock:
+            if self._writer is None:
+                from record.workspace import cache_dir
+                from writer.models import load_writer
+
+                self._writer = load_writer(self.model, precision=self.precision, cache=cache_dir(self.workspace),
+                                           progress=True)
+                self._tokenizer = self._writer.tokenizer
+            return self._writer
+
+    @property
+    def lineage(self) -> str:
+        """The model id that rounds are recorded under (as ``scriptorium draft`` uses it)."""
+        if self._writer is not None:
+            return self._writer.model_id
+        from record.workspace import cache_dir
+        from writer.models import resolve_model
+
+        return resolve_model(self.model, cache_dir(self.workspace), progress=True)[1]
+
+    def forget_round(self) -> None:
+        """The current round changed in the record: the next ``writer_slot`` re-syncs."""
+        self._round_id = UNSET
+
+    def tokenizer(self):
+        """The writer's tokenizer, without loading the model weights."""
+        if self._tokenizer is None:
+            from record.workspace import cache_dir
+            from writer.models import load_tokenizer, resolve_model
+
+            folder, _ = resolve_model(self.model, cache_dir(self.workspace), progress=True)
+            self._tokenizer = load_tokenizer(folder)
+        return self._tokenizer
+
+    def context_window(self) -> int:
+        """The writer's context window, read from its config when the weights are not loaded."""
+        if self._writer is not None:
+            return self._writer.context_window
+        from record.workspace import cache_dir
+        from writer.models import resolve_model
+
+        folder, _ = resolve_model(self.model, cache_dir(self.workspace), progress=True)
+        cfg = json.loads((Path(folder) / "config.json").read_text())
+        return int(cfg.get("max_position_embeddings") or cfg.get("n_positions") or 2048)
+
+    def _sync_round(self, writer) -> None:
+        """Put the record's current round's adapter on the writer, all model slots held."""
+        current = self.rec.current_round(writer.model_id)
+        wanted = None if current is None else current["id"]
+        if wanted == self._round_id:
+            return
+        with self._switch_lock:
+            taken = 0
+            try:
+                for _ in range(self.concurrency):
+                    self._slots.acquire()
+                    taken += 1
+                if current is None:
+                    writer.use_adapter(None)
+                else:
+                    path = str(Path(current["adapter_path"]).resolve())
+                    loaded = {v: k for k, v in writer.adapters.items()}
+                    if path in loaded:
+                        writer.use_adapter(loaded[path])
+                    else:
+                        writer.load_adapter(path, name=f"round{current['id']}")
+                self._round_id = wanted
+            finally:
+                for _ in range(taken):
+                    self._slots.release()
+
+    @contextlib.contextmanager
+    def writer_slot(self) -> Iterator[tuple[Any, int | None]]:
+        """The writer on the current round, with one model slot held for the block."""
+        writer = self._load()
+        self._sync_round(writer)
+        with self._slots:
+            yield writer, self._round_id
+
+    @contextlib.contextmanager
+    def adapter_slot(self, round_id: int | None) -> Iterator[Any]:
+        """The writer on a given round's adapter (None = base), every slot held: used to compare
+        rounds without disturbing the current one, which is restored afterwards."""
+        writer = self._load()
+        self._sync_round(writer)
+        with self._switch_lock:
+            taken = 0
+            try:
+                for _ in range(self.concurrency):
+                    self._slots.acquire()
+                    taken += 1
+                if round_id is None:
+                    writer.use_adapter(None)
+                else:
+                    r = self.rec.get("rounds", round_id)
+                    if not r["adapter_path"]:
+                        raise StudioError(f"round {round_id} has no adapter (status {r['status']})")
+                    path = str(Path(r["adapter_path"]).resolve())
+                    loaded = {v: k for k, v in writer.adapters.items()}
+                    writer.use_adapter(loaded[path]) if path in loaded else writer.load_adapter(path, name=f"round{round_id}")
+                yield writer
+            finally:
+                self._round_id = UNSET  # the next writer_slot puts the current round back
+                for _ in range(taken):
+                    self._slots.release()
+
+    # ---- critics --------------------------------------------------------------------------
+
+    def panel(self, weights: dict[str, float] | None, style: dict | None = None):
+        """The critic panel for a book's weights and style, or None when critics are absent."""
+        try:
+            from critics.panel import Panel, PanelConfig
+        except ImportError:
+            return None
+        key = json.dumps([weights or {}, style or {}], sort_keys=True)
+        if key not in self._panels:
+            kwargs: dict[str, Any] = {}
+            if weights:
+                kwargs["weights"] = dict(weights)
+                kwargs["critics"] = [c for c, w in weights.items() if w > 0] or list(weights)
+            style = style or {}
+            fields = getattr(PanelConfig, "__dataclass_fields__", {})
+            if style.get("preset") and "style" in fields:
+                kwargs["style"] = style["preset"]
+            if style.get("targets") and "targets" in fields:
+                kwargs["targets"] = style["targets"]
+            try:
+                config = PanelConfig(**kwargs)
+            except TypeError:
+                config = PanelConfig()
+            self._panels[key] = Panel(config, reference=self._load())
+        return self._panels[key]
+
+    # ---- running drafts -------------------------------------------------------------------
+
+    def stop(self, session: str | None) -> bool:
+        """Stop the session's running draft; True if one was running."""
+        stream = self.streams.get(session or "")
+        if stream is None:
+            return False
+        stream.stop()
+        return True
+
+    def close(self) -> None:
+        for stream in list(self.streams.values()):
+            stream.stop()
+        self.rec.close()
