@@ -39,7 +39,7 @@ def split_prompts(prompts: Sequence[str], heldout: int | float = 0.2, seed: int 
     the same seed however the list grows, so a held-out prompt never leaks into training.
 
     >>> split_prompts(["a", "b", "c", "d"], heldout=1)[1]
-    ['c']
+    ['d']
     """
     unique = list(dict.fromkeys(p.strip() for p in prompts if p and p.strip()))
     n = round(heldout * len(unique)) if isinstance(heldout, float) and heldout < 1 else int(heldout)

@@ -40,7 +40,8 @@ class PairRules:
     mode: str = field(default="best_worst", metadata={"help": "best_worst: one pair per prompt (best vs worst); "
                                                               "all: every pair whose gap clears the margin"})
     long_ratio: float = field(default=1.5, metadata={"help": "chosen longer than this x rejected (in words) counts as much longer"})
-    long_margin: float = field(default=0.15, metadata={"help": "the margin required when the chosen draft is much longer"})
+    long_margin: float = field(default=0.15, metadata={"help": "the margin required when the chosen draft is much longer "
+                                                                  "(never less than min_margin)"})
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -49,8 +50,8 @@ class PairRules:
             raise PairError(f"min_margin must be >= 0, got {self.min_margin}")
         if self.long_ratio < 1:
             raise PairError(f"long_ratio must be >= 1 (a ratio of lengths), got {self.long_ratio}")
-        if self.long_margin < self.min_margin:
-            raise PairError(f"long_margin ({self.long_margin}) must be at least min_margin ({self.min_margin})")
+        if self.long_margin < 0:
+            raise PairError(f"long_margin must be >= 0, got {self.long_margin}")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def words(text: str) -> int:
 def required_margin(chosen_len: int, rejected_len: int, rules: PairRules) -> float:
     """The margin a critic pair needs: larger when the chosen draft is much longer."""
     if chosen_len > rules.long_ratio * max(rejected_len, 1):
-        return rules.long_margin
+        return max(rules.long_margin, rules.min_margin)
     return rules.min_margin
 
 
@@ -98,7 +99,7 @@ def build_pairs(drafts: list[dict[str, Any]], picks: Iterable[dict[str, Any]] = 
         if a is None or b is None or a == b or frozenset((a, b)) in taken:
             continue
         sa, sb = (by_id.get(a) or {}).get("score"), (by_id.get(b) or {}).get("score")
-        margin = round(sa - sb, 6) if sa is not None and sb is not None else None
+        margin = sa - sb if sa is not None and sb is not None else None
         out.append(PairSpec(a, b, "pick", margin, p.get("pick_id")))
         taken.add(frozenset((a, b)))
 
@@ -115,10 +116,10 @@ def build_pairs(drafts: list[dict[str, Any]], picks: Iterable[dict[str, Any]] = 
             return None
         if "text" in c and "text" in r and c["text"].strip() == r["text"].strip():
             return None
-        margin = c["score"] - r["score"]
-        if margin <= 0 or margin + 1e-12 < required_margin(length(c), length(r), rules):
+        margin = c["score"] - r["score"]  # differences below 1e-6 are ties
+        if margin <= 1e-6 or margin + 1e-12 < required_margin(length(c), length(r), rules):
             return None
-        return round(margin, 6)
+        return margin
 
     if rules.mode == "best_worst":
         # the best draft against the worst one that it beats by the required margin
