@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "writer.cli",
     "critics.cli",
     "training.cli",
+    "training.self_cli",
     "publish.cli",
     "batch.cli",
     "ui.studio_cli",
