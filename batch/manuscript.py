@@ -1,0 +1,66 @@
+"""The batch's Markdown files: one per story or chapter, and the whole manuscript.
+
+Every file is written to a temporary name in its folder and renamed into place
+(``write_atomic``), so a kill leaves either the previous whole file or the new whole file,
+never half of one. The text comes from the record, so a resumed batch writes byte-identical
+files to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def clean_partials(folder: Path) -> None:
+    """Remove temporary files a killed run left behind."""
+    if folder.is_dir():
+        for pattern in (".*.tmp", ".*.partial-*"):
+            for tmp in folder.rglob(pattern):
+                tmp.unlink(missing_ok=True)
+
+
+def section_title(text: str, limit: int = 72) -> str:
+    """A heading from a prompt: its first line, cut at a word near ``limit`` characters."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def story_markdown(title: str, prompt: str, text: str) -> str:
+    quoted = "\n".join(f"> {ln}" if ln else ">" for ln in prompt.strip().splitlines())
+    return f"## {title}\n\n{quoted}\n\n{text.strip()}\n"
+
+
+def chapter_markdown(number: int, title: str, text: str) -> str:
+    return f"## Chapter {number}: {title}\n\n{text.strip()}\n"
+
+
+def manuscript_markdown(title: str, sections: list[str], author: str = "", premise: str = "") -> str:
+    """The whole manuscript: a title block, then the sections in order."""
+    head = f"# {title}\n\n"
+    if author:
+        head += f"*by {author}*\n\n"
+    if premise:
+        head += f"*{premise}*\n\n"
+    return head + "\n".join(sections)
