@@ -247,6 +247,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 return {bible_df: [], outline_df: [], chapter_dd: gr.update(choices=[], value=None),
                         chapter_box: "", bible_budget: ""}
             book = books_h.owned_book(rec, book_id, user)
+            outline_h.adopt_chapters(rec, book["id"])
             form = books_h.book_form(book)
             settings = books_h.book_settings(rec, book_id, user)
             s = settings["sampling"]

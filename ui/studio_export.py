@@ -12,7 +12,7 @@ from pathlib import Path
 from ui.studio_books import owned_book
 from ui.studio_engine import StudioError, not_available
 
-FORMATS = {"epub": ".epub", "docx": ".docx", "manuscript": ".docx", "pdf": ".pdf", "md": ".md"}
+FORMATS = ["epub", "docx", "manuscript", "pdf", "md"]
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 UPLOAD_TYPES = [".md", ".markdown", ".txt"]
 
@@ -25,16 +25,9 @@ def export(engine, user: str | None, book_id, fmt: str) -> Path:
     book = owned_book(engine.rec, book_id, user)
     if fmt not in FORMATS:
         raise StudioError(f"format {fmt!r} unknown; use one of {', '.join(FORMATS)}")
-    try:
-        from publish.files import safe_filename
-
-        stem = safe_filename(book["title"])
-    except ImportError:
-        stem = f"book-{book['id']}"
-    suffix = "-manuscript" if fmt == "manuscript" else ""
-    out = engine.workspace / "exports" / f"book-{book['id']}" / f"{stem}{suffix}{FORMATS[fmt]}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(export_book(engine.rec, book["id"], fmt, out, force=True))
+    folder = engine.workspace / "exports" / f"book-{book['id']}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(export_book(engine.rec, book["id"], fmt, folder, force=True))
 
 
 def import_upload(engine, user: str | None, path: str | os.PathLike | None) -> int:
@@ -50,7 +43,10 @@ def import_upload(engine, user: str | None, path: str | os.PathLike | None) -> i
         raise StudioError(f"{path.name} is not a Markdown file; upload one of {', '.join(UPLOAD_TYPES)}")
     if path.stat().st_size > MAX_UPLOAD_BYTES:
         raise StudioError(f"{path.name} is {path.stat().st_size // 1024} KB; the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB")
+    from ui.studio_outline import adopt_chapters
+
     book_id = import_markdown(engine.rec, path)
     if user is not None:
         engine.rec.update_book(book_id, owner=user)
+    adopt_chapters(engine.rec, book_id)
     return book_id

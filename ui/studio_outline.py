@@ -91,6 +91,21 @@ def chapter_for_item(rec, user, book_id, item_id) -> dict[str, Any]:
     return row
 
 
+def adopt_chapters(rec, book_id: int) -> int:
+    """Give chapters made outside the studio (Markdown import, batch runs) an outline item each,
+    so they can be picked and drafted here; returns how many were adopted."""
+    orphans = rec.query("SELECT * FROM chapters WHERE book_id = ? AND outline_item_id IS NULL ORDER BY position, id",
+                        (book_id,))
+    if not orphans:
+        return 0
+    with rec.transaction():
+        for ch in orphans:
+            item = rec.add_outline_item(book_id, ch["title"] or "Untitled")
+            rec.conn.execute("UPDATE chapters SET outline_item_id = ? WHERE id = ?", (item, ch["id"]))
+        _renumber(rec, book_id)
+    return len(orphans)
+
+
 def chapter_choices(rec, user, book_id) -> list[tuple[str, int]]:
     """(label, outline item id) for the drafting tab's chapter picker."""
     book = owned_book(rec, book_id, user)

@@ -1,0 +1,120 @@
+"""Drafting: K candidates streamed, stop really stops, picks become pairs, passages rewrite."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.ui.conftest import SAMPLING
+from ui import studio_drafting as D
+from ui import studio_outline as O
+from ui.studio_engine import StudioError
+
+
+def test_candidates_stream_side_by_side_and_are_recorded(engine, book):
+    updates = list(D.stream_candidates(engine, "s1", None, book["id"], None, SAMPLING))
+    final = updates[-1]
+    assert len(final["texts"]) == 3 and len(final["draft_ids"]) == 3
+    streamed = [u for u in updates if "draft_ids" not in u and any(u["texts"])]
+    assert len(streamed) >= 2  # texts arrived while generating, not only at the end
+    assert all(len(u["texts"]) == 3 for u in updates)
+    rows = [engine.rec.get("drafts", i) for i in final["draft_ids"]]
+    assert {r["book_id"] for r in rows} == {book["id"]} and [r["candidate"] for r in rows] == [0, 1, 2]
+    assert rows[0]["chapter_id"] == engine.rec.chapters(book["id"])[0]["id"]
+    assert "s1" not in engine.streams  # the finished stream is forgotten
+
+
+def test_stop_really_stops_generation(engine, book):
+    sampling = {**SAMPLING, "k": 2, "max_new_tokens": 300}
+    gen = D.stream_candidates(engine, "s2", None, book["id"], None, sampling)
+    seen = 0
+    final = None
+    for update in gen:
+        if "draft_ids" in update:
+            final = update
+            break
+        if any(update["texts"]):
+            seen += 1
+            if seen == 2:
+                assert engine.stop("s2")
+    rows = [engine.rec.get("drafts", i) for i in final["draft_ids"]]
+    assert all(r["finish_reason"] in ("stopped", "stop") for r in rows)
+    assert any(r["finish_reason"] == "stopped" for r in rows)
+    assert all(r["tokens"] < 300 for r in rows)  # far from max_new_tokens: generation ended early
+    assert "Stopped" in final["message"]
+    assert not engine.stop("s2")  # nothing running any more
+
+
+def test_pick_sets_the_chapter_and_records_pairs_against_each_other(engine, book):
+    final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
+    ids = final["draft_ids"]
+    out = D.pick(engine, None, book["id"], final["item_id"], ids, 1)
+    chapter = engine.rec.chapters(book["id"])[0]
+    assert chapter["text"] == engine.rec.get("drafts", ids[1])["text"] == out["text"]
+    pairs = engine.rec.pairs()
+    assert sorted((p["chosen_id"], p["rejected_id"]) for p in pairs) == [(ids[1], ids[0]), (ids[1], ids[2])]
+    assert {p["origin"] for p in pairs} == {"pick"} and all(p["pick_id"] for p in pairs)
+    picks = engine.rec.query("SELECT * FROM picks")
+    assert len(picks) == 2 and {p["author"] for p in picks} == {"A. Keeper"}
+    with pytest.raises(StudioError, match="no candidate 5"):
+        D.pick(engine, None, book["id"], final["item_id"], ids, 4)
+
+
+def test_pick_refuses_another_books_drafts(engine, book):
+    other = engine.rec.add_book("Other")
+    final = list(D.stream_candidates(engine, None, None, other["id"], None, SAMPLING))[-1]
+    item = O.add_item(engine.rec, None, book["id"], "One")
+    with pytest.raises(StudioError, match="not one of this book's candidates"):
+        D.pick(engine, None, book["id"], item, final["draft_ids"], 0)
+    assert engine.rec.pairs() == []
+
+
+def test_rewrite_replaces_only_the_selected_passage(engine, book):
+    item = O.add_item(engine.rec, None, book["id"], "One")
+    text = "The sea was calm. The keeper slept. Morning came."
+    D.save_text(engine, None, book["id"], item, text)
+    start, end = text.index("The keeper"), text.index("Morning")
+    with pytest.raises(StudioError, match="select a passage"):
+        list(D.stream_candidates(engine, None, None, book["id"], item, SAMPLING, "rewrite", ""))
+    final = list(D.stream_candidates(engine, None, None, book["id"], item, SAMPLING, "rewrite",
+                                     text[start:end], text))[-1]
+    assert "The keeper slept." in engine.rec.get("drafts", final["draft_ids"][0])["prompt"]
+    out = D.pick(engine, None, book["id"], item, final["draft_ids"], 0, text, "rewrite", (start, end))
+    new = engine.rec.get("drafts", final["draft_ids"][0])["text"]
+    assert out["text"] == text[:start] + new + text[end:]
+    assert engine.rec.chapters(book["id"])[0]["text"] == out["text"]
+
+
+def test_sessions_draft_through_one_model_queue(engine, book):
+    """Several sessions at once: with concurrency 1, never two generations at the same time."""
+    active, peak, lock = [0], [0], threading.Lock()
+    real = engine.writer_slot
+
+    import contextlib
+
+    @contextlib.contextmanager
+    def counting():
+        with real() as got:
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            try:
+                yield got
+            finally:
+                with lock:
+                    active[0] -= 1
+
+    engine.writer_slot = counting
+    errors, results = [], []
+
+    def session(n):
+        try:
+            results.append(list(D.stream_candidates(engine, f"s{n}", None, book["id"], None, {**SAMPLING, "k": 2}))[-1])
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(3)]
+    [t.start() for t in threads]
+    [t.join(120) for t in threads]
+    assert not errors and len(results) == 3 and peak[0] == 1
