@@ -98,3 +98,14 @@ def test_stream_finishes_with_same_text_as_draft(tiny_writer):
         pass
     assert last == [c.text for c in stream.result]
     assert [c.text for c in draft(tiny_writer, ["a cat"], cfg)[0]] == last
+
+
+def test_bf16_writer_drafts(tiny_model_dir):
+    import torch
+
+    from writer.models import load_writer
+
+    w = load_writer(tiny_model_dir, precision="bf16", device="cpu", progress=False)
+    assert w.model.dtype == torch.bfloat16
+    out = draft(w, ["a cat"], DraftConfig(k=2, max_new_tokens=5))
+    assert len(out[0]) == 2 and all(c.tokens <= 5 for c in out[0])
