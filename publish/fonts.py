@@ -8,7 +8,8 @@ The chain is DejaVu Serif (Latin, Greek, Cyrillic, Hebrew, Arabic letters, many 
 DejaVu Sans, then WenQuanYi Micro Hei (Chinese, Japanese, Korean). The Debian packages
 ``fonts-dejavu-core`` and ``fonts-wqy-microhei`` provide them; matplotlib's own copy of DejaVu
 is the fallback. A missing font is a ``FontNote`` warning naming the package to install, and
-the PDF is still written with what is there.
+the PDF is still written with what is there. Characters beyond U+FFFF (emoji, historic scripts)
+are reported the same way: reportlab cannot map them back to text.
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ def _register(name: str, path: Path, subfont: int = 0) -> frozenset[int]:
 
     font = TTFont(name, str(path), subfontIndex=subfont)
     pdfmetrics.registerFont(font)
-    return frozenset(font.face.charWidths)
+    # reportlab's text map truncates code points above U+FFFF (copying an emoji from the PDF
+    # gives another character), so those count as not covered and are reported instead.
+    return frozenset(c for c in font.face.charWidths if c <= 0xFFFF)
 
 
 @functools.lru_cache(maxsize=1)

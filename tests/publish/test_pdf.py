@@ -1,0 +1,110 @@
+"""PDF export: title page, chapters on new pages, page numbers, embedded fonts per script, and
+text that pdftotext gets back (selectable) in order, escaped."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from publish import export_book
+from publish import fonts as fonts_module
+from publish.book import ExportError
+from publish.fonts import FontNote
+from tests.publish.books import BAD_CHAPTERS, BAD_TITLE, RTL_CHAPTERS, chapter_words, make_book, words
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
+                                reason="pdftotext (Debian package poppler-utils) is not installed")
+
+
+def pdf_text(path, page=None):
+    args = ["pdftotext", "-raw", "-enc", "UTF-8"] + (["-f", str(page), "-l", str(page)] if page else []) + [str(path), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def pdf_info(path):
+    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+
+
+def squashed(ws):
+    return "".join(ws)
+
+
+def assert_chapters_in_order(text, expected):
+    """Each chapter's words appear in order; whitespace is ignored, since CJK lines break
+    between characters, and page numbers (lines of digits) and scene marks are dropped."""
+    kept = [line for line in text.splitlines() if not re.fullmatch(r"\s*(\d+|\*\s*\*\s*\*)\s*", line)]
+    stream = squashed(words("\n".join(kept)))
+    pos = 0
+    for chapter in expected:
+        needle = squashed(chapter)
+        found = stream.find(needle, pos)
+        assert found >= 0, f"chapter text not found in order: {needle[:80]!r}"
+        pos = found + len(needle)
+
+
+def test_book_pdf(record, tmp_path):
+    book_id = make_book(record, description="A keeper & a door.")
+    path = export_book(record, book_id, "pdf", tmp_path)
+    assert path.name == "The_Lighthouse.pdf" and path.read_bytes()[:5] == b"%PDF-"
+    info = pdf_info(path)
+    assert info["Title"].strip() == "The Lighthouse" and info["Author"].strip() == "Ann Keeper"
+    assert int(info["Pages"]) == 4  # title page + one page per short chapter
+    title_page = pdf_text(path, 1)
+    assert "The Lighthouse" in title_page and "Ann Keeper" in title_page and not re.search(r"^\d+$", title_page, re.M)
+    for page, heading in [(2, "The Lamp"), (3, "The Door"), (4, "The Letter")]:
+        text = pdf_text(path, page)
+        lines = [line for line in text.splitlines() if line.strip() and line.strip() != str(page)]
+        assert lines[0] == heading  # each chapter opens a page
+        assert re.search(rf"^{page}$", text, re.M)  # with its page number
+    assert_chapters_in_order(pdf_text(path), chapter_words(record, book_id))
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = fonts.splitlines()[2:]
+    assert rows and all(row.split()[-5] == "yes" for row in rows)  # every font embedded
+
+
+def test_bad_input_pdf_keeps_text_and_scripts(record, tmp_path):
+    book_id = make_book(record, title=BAD_TITLE, chapters=BAD_CHAPTERS)
+    with pytest.warns(FontNote, match="🚀"):
+        path = export_book(record, book_id, "pdf", tmp_path)
+    text = pdf_text(path)
+    assert "<script>alert(1)</script>" in text and "& an ampersand" in text and "&amp; an entity" in text
+    assert "灯台守は毎晩" in text.replace("\n", "") and "한국어" in text and "Ελληνικά" in text
+    bmp = [[w for w in (re.sub("[\U00010000-\U0010ffff]", "", x) for x in ch) if w]
+           for ch in chapter_words(record, book_id)]
+    assert_chapters_in_order(text, bmp)
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    if fonts_module.pdf_fonts().cjk:
+        assert "WenQuanYi" in fonts
+
+
+def test_right_to_left_text_stops_with_a_message(record, tmp_path):
+    book_id = make_book(record, chapters=RTL_CHAPTERS)
+    with pytest.raises(ExportError, match="right-to-left.*EPUB or DOCX"):
+        export_book(record, book_id, "pdf", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def fonts_reset():
+    fonts_module.pdf_fonts.cache_clear()
+    yield
+    fonts_module.pdf_fonts.cache_clear()
+
+
+def test_missing_cjk_font_is_a_note_not_a_failure(record, tmp_path, monkeypatch, fonts_reset):
+    real = fonts_module._find
+    monkeypatch.setattr(fonts_module, "_find", lambda name: None if "wqy" in name else real(name))
+    book_id = make_book(record, chapters=[("One", "Tea 茶 and cake.")])
+    with pytest.warns(FontNote, match="fonts-wqy-microhei"):
+        path = export_book(record, book_id, "pdf", tmp_path)
+    assert "Tea" in pdf_text(path) and "cake." in pdf_text(path)
+
+
+def test_no_dejavu_falls_back_to_a_builtin_font(record, tmp_path, monkeypatch, fonts_reset):
+    monkeypatch.setattr(fonts_module, "_find", lambda name: None)
+    book_id = make_book(record)
+    with pytest.warns(FontNote, match="fonts-dejavu-core"):
+        path = export_book(record, book_id, "pdf", tmp_path)
+    assert_chapters_in_order(pdf_text(path), chapter_words(record, book_id))
