@@ -48,8 +48,11 @@ def section_title(text: str, limit: int = 72) -> str:
 
 
 def story_markdown(title: str, prompt: str, text: str) -> str:
-    quoted = "\n".join(f"> {ln}" if ln else ">" for ln in prompt.strip().splitlines())
-    return f"## {title}\n\n{quoted}\n\n{text.strip()}\n"
+    """A story under its heading; a prompt too long for the heading is quoted in full below it."""
+    head = f"## {title}\n\n"
+    if title != " ".join(prompt.split()):
+        head += "\n".join(f"> {ln}" if ln else ">" for ln in prompt.strip().splitlines()) + "\n\n"
+    return f"{head}{text.strip()}\n"
 
 
 def chapter_markdown(number: int, title: str, text: str) -> str:

@@ -198,7 +198,8 @@ def run_batch(rec, out: Path, items: list[Item], books: list[BookSpec], spec: Wr
             ids = rec.add_drafts(rows)
             record_scores(rec, ids, result.scores)
             return {"draft_ids": ids, "best": best, "best_draft_id": ids[best], "chapter_id": chapter_id,
-                    "total": float(result.scores[best].total), "tokens": result.tokens}
+                    "total": float(result.scores[best].total), "tokens": result.tokens,
+                    "context_cut": result.context.get("cut", [])}
 
         return resume.commit_item(rec, key, item.key, write)
 
@@ -215,6 +216,9 @@ def run_batch(rec, out: Path, items: list[Item], books: list[BookSpec], spec: Wr
         if nxt is not None:
             fail(nxt, f"not drafted: the chapter before it ({item.key}) failed")
 
+    for item in [i for i in ready if not i.prompt.strip()]:  # no model needed to refuse these
+        ready.remove(item)
+        fail(item, "the prompt is empty; give the writer something to write about")
     in_flight = 0
     try:
         if ready:

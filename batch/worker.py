@@ -74,8 +74,9 @@ def chapter_instructions(premise: str, instructions: str = "") -> str:
 class ItemWorker:
     """Holds one loaded writer and panel; ``work`` drafts, scores and returns one task."""
 
-    def __init__(self, spec: WriterSpec, draft_config: dict, critics: list[str] | None = None, threads: int | None = None):
-        from critics.panel import Panel, PanelConfig
+    def __init__(self, spec: WriterSpec, draft_config: dict, critics: list[str] | None = None, threads: int | None = None,
+                 writer=None, panel=None):
+        """Load the writer and the panel (``writer`` and ``panel`` may be given already loaded)."""
         from writer.draft import DraftConfig
         from writer.models import load_writer
 
@@ -85,10 +86,14 @@ class ItemWorker:
             torch.set_num_threads(threads)
         self.spec = spec
         self.cfg = DraftConfig(**draft_config)
-        self.writer = load_writer(spec.model_dir, precision=spec.precision, adapter=spec.adapter, device=spec.device,
-                                  progress=False)
+        self.writer = writer or load_writer(spec.model_dir, precision=spec.precision, adapter=spec.adapter,
+                                            device=spec.device, progress=False)
         self.writer.model_id = spec.model_id  # the built-in model keeps its "builtin:" id on every worker
-        self.panel = Panel(PanelConfig(critics=list(critics)) if critics else None, reference=self.writer)
+        if panel is None:
+            from critics.panel import Panel, PanelConfig
+
+            panel = Panel(PanelConfig(critics=list(critics)) if critics else None, reference=self.writer)
+        self.panel = panel
 
     def ready(self) -> str:
         """A cheap call the driver uses to wait until the models are loaded."""
