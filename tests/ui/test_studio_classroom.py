@@ -1,0 +1,96 @@
+"""Classroom: rounds and metrics, pairs per round, veto of pending pairs, before/after, rollback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.conftest import SAMPLING
+from ui import studio_classroom as C
+from ui import studio_drafting as D
+from ui.studio_engine import StudioError
+
+
+def make_adapter(model_dir, path, seed):
+    """A LoRA adapter with non-zero weights, so it really changes what the tiny model writes."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(model_dir)
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"],
+                                            init_lora_weights=False))
+    model.save_pretrained(path)
+    return path
+
+
+def picked_pairs(engine, book):
+    final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
+    D.pick(engine, None, book["id"], final["item_id"], final["draft_ids"], 0)
+    return [p["id"] for p in engine.rec.pairs()]
+
+
+def finished_round(engine, parent, adapter, pair_ids, metrics):
+    rid = engine.rec.add_round(engine.lineage, engine.lineage, parent, {})
+    engine.rec.finish_round(rid, str(adapter), metrics, pair_ids)
+    return rid
+
+
+def test_rounds_pairs_metrics_veto_and_rollback(engine, book, tiny_model_dir, tmp_path):
+    pair_ids = picked_pairs(engine, book)
+    assert [r[0] for r in C.pending_rows(engine.rec, None)] == pair_ids
+    assert "vetoed" in C.veto(engine.rec, None, pair_ids[1], "copies the prompt")
+    assert engine.rec.get("pairs", pair_ids[1])["veto_reason"] == "copies the prompt"
+    assert [r[3] for r in C.pending_rows(engine.rec, None)] == ["", "yes"]
+
+    r1 = finished_round(engine, None, make_adapter(tiny_model_dir, tmp_path / "a1", 1), pair_ids[:1],
+                        {"loss_last": 0.69, "loss_mean": 0.7, "rewards_margins_last": 0.1, "pairs": 1})
+    r2 = finished_round(engine, r1, make_adapter(tiny_model_dir, tmp_path / "a2", 2), [],
+                        {"loss_last": 0.5, "loss_mean": 0.6})
+    rows = C.rounds_rows(engine.rec, engine.lineage)
+    assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows] == [(r1, "base", "done", 1, ""), (r2, r1, "done", 0, "yes")]
+    frame = C.metrics_frame(engine.rec, engine.lineage)
+    assert set(frame["metric"]) == {"loss_last", "loss_mean", "rewards_margins_last"}
+    assert frame[(frame["round"] == r2) & (frame["metric"] == "loss_last")]["value"].item() == 0.5
+    assert [r[0] for r in C.round_pair_rows(engine.rec, r1)] == pair_ids[:1]
+    with pytest.raises(StudioError, match="already taught"):
+        C.veto(engine.rec, None, pair_ids[0])  # taught in round 1: roll back instead
+
+    # drafts follow the current round; rollback switches the adapter for the next draft
+    writer = engine._load()
+    D.stream_candidates  # noqa: B018
+    final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
+    assert engine.rec.get("drafts", final["draft_ids"][0])["round_id"] == r2
+    assert writer.adapter_path == str((tmp_path / "a2").resolve())
+    assert C.make_current(engine, r1) == f"Round {r1} is now current."
+    final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
+    assert engine.rec.get("drafts", final["draft_ids"][0])["round_id"] == r1
+    assert writer.adapter_path == str((tmp_path / "a1").resolve())
+    C.make_current(engine, "base")
+    final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
+    assert engine.rec.get("drafts", final["draft_ids"][0])["round_id"] is None and writer.active_adapter is None
+
+
+def test_before_and_after_use_the_same_prompt_and_seed(engine, book, tiny_model_dir, tmp_path):
+    r1 = finished_round(engine, None, make_adapter(tiny_model_dir, tmp_path / "a1", 3), [], {})
+    before, after, label = C.before_after(engine, r1, "A cat finds a map.", seed=5)
+    again_before, again_after, _ = C.before_after(engine, r1, "A cat finds a map.", seed=5)
+    assert (before, after) == (again_before, again_after)  # same prompt, same seed: same drafts
+    assert before != after  # the adapter changed the writer
+    assert "base model" in label and f"round {r1}" in label
+    rows = engine.rec.query("SELECT round_id, seed FROM drafts ORDER BY id")
+    assert [r["round_id"] for r in rows[:2]] == [None, r1] and rows[0]["seed"] == rows[1]["seed"]
+    with pytest.raises(StudioError, match="pick a trained round"):
+        C.before_after(engine, "base", "x")
+
+
+def test_pending_pairs_are_private_with_auth(engine):
+    from ui.studio_books import create_book
+
+    ann = create_book(engine.rec, "ann", "Ann's")
+    final = list(D.stream_candidates(engine, None, "ann", ann["id"], None, SAMPLING))[-1]
+    D.pick(engine, "ann", ann["id"], final["item_id"], final["draft_ids"], 0)
+    assert len(C.pending_rows(engine.rec, "ann")) == 2 and C.pending_rows(engine.rec, "bob") == []
+    pid = C.pending_rows(engine.rec, "ann")[0][0]
+    with pytest.raises(StudioError, match="not among your pending pairs"):
+        C.veto(engine.rec, "bob", pid)

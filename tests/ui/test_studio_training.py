@@ -1,0 +1,85 @@
+"""Train tab: a round from the book's picks in a background thread, with progress."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.ui.conftest import SAMPLING
+from ui import studio_drafting as D
+from ui import studio_training as T
+from ui.studio_engine import StudioError
+
+
+def picks(engine, book):
+    final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
+    D.pick(engine, None, book["id"], final["item_id"], final["draft_ids"], 0)
+    return final["draft_ids"]
+
+
+def test_book_pairs_are_its_untrained_unvetoed_picks(engine, book):
+    ids = picks(engine, book)
+    pairs = [p["id"] for p in engine.rec.pairs()]
+    engine.rec.add_pair("p", ids[1], ids[2], "critic", margin=0.3)
+    other = engine.rec.add_book("Other")
+    engine.rec.veto_pair(pairs[1], "no")
+    assert T.book_pair_ids(engine.rec, book["id"], False) == pairs[:1]
+    assert len(T.book_pair_ids(engine.rec, book["id"], True)) == 2
+    assert T.book_pair_ids(engine.rec, other["id"], True) == []
+
+
+def test_a_round_trains_in_the_background_with_progress(engine, book, monkeypatch):
+    import training.round
+
+    picks(engine, book)
+    gate = threading.Event()
+    seen = {}
+
+    def fake_run_round(rec, pair_ids, config, model=None, precision="4bit", progress=None):
+        seen.update(pair_ids=pair_ids, max_steps=config.max_steps, model=model, precision=precision)
+        progress(1, 2, {"loss": 0.69, "rewards/margins": 0.0, "learning_rate": 1e-5})
+        gate.wait(30)  # the studio must stay usable meanwhile: the test drafts while this waits
+        progress(2, 2, {"loss": 0.6, "rewards/margins": 0.2})
+        rid = rec.add_round(engine.lineage, engine.lineage, None, {})
+        rec.finish_round(rid, "/nowhere", {"pairs": len(pair_ids), "pairs_from_picks": len(pair_ids),
+                                           "loss_last": 0.6, "loss_mean": 0.65}, pair_ids, make_current=False)
+        return rid
+
+    monkeypatch.setattr(training.round, "run_round", fake_run_round)
+    job = T.start_round(engine, None, book["id"], max_steps=2)
+    with pytest.raises(StudioError, match="already training"):
+        T.start_round(engine, None, book["id"])
+    for _ in range(600):
+        if job.snapshot()["step"] == 1:
+            break
+        threading.Event().wait(0.05)
+    snap = job.snapshot()
+    assert snap["state"] == "running" and (snap["step"], snap["total"]) == (1, 2)
+    assert list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]["draft_ids"]
+    gate.set()
+    job.thread.join(30)
+    snap = job.snapshot()
+    assert snap["state"] == "done" and snap["round_id"] and "taught with 2 pairs" in snap["summary"]
+    assert seen["max_steps"] == 2 and seen["precision"] == engine.train_precision and len(seen["pair_ids"]) == 2
+    frame = T.history_frame(snap["history"])
+    assert list(frame[frame["metric"] == "loss"]["value"]) == [0.69, 0.6]
+
+
+def test_failures_are_reported_not_swallowed(engine, book, monkeypatch):
+    import training.round
+
+    picks(engine, book)
+
+    def boom(*args, **kwargs):
+        raise training.round.TrainingError("disk full")
+
+    monkeypatch.setattr(training.round, "run_round", boom)
+    job = T.start_round(engine, None, book["id"])
+    job.thread.join(30)
+    assert job.snapshot()["state"] == "failed" and "disk full" in job.snapshot()["error"]
+
+
+def test_no_pairs_no_round(engine, book):
+    with pytest.raises(StudioError, match="no untrained pairs"):
+        T.start_round(engine, None, book["id"])
