@@ -58,11 +58,12 @@ def safe_filename(title: str, default: str = "book") -> str:
 
 
 def output_path(out: str | os.PathLike | None, title: str, suffix: str) -> Path:
-    """Where an export goes: ``out`` as given, or ``<out folder or .>/<safe title><suffix>``."""
+    """Where an export goes: ``out`` as given, or ``<out folder or .>/<safe title><suffix>``
+    when ``out`` is a folder (existing, or written with a trailing slash) or None."""
     if out is None or str(out) == "":
         return Path.cwd() / (safe_filename(title) + suffix)
     path = Path(out).expanduser()
-    if path.is_dir():
+    if path.is_dir() or str(out).endswith(("/", os.sep)):  # "out/" names a folder, even a new one
         return path / (safe_filename(title) + suffix)
     return path
 

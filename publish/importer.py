@@ -5,8 +5,8 @@
 
 YAML front matter (``title``, ``author``, ``language``, ``description``, ``genre``), if present,
 gives the book's metadata. Chapters start at ``#`` or ``##`` headings. When the file has a single
-``#`` heading and ``##`` headings below it, the ``#`` one is the book's title and the ``##`` ones
-are chapters. Text before the first chapter heading becomes a chapter of its own ("Opening"), so
+``#`` heading followed directly by ``##`` headings, the ``#`` one is the book's title and the
+``##`` ones are chapters. Text before the first chapter heading becomes a chapter of its own ("Opening"), so
 nothing is lost. Headings inside fenced code blocks are text. Markdown written by
 ``publish/markdown.py`` reads back to the same chapters and words.
 """
@@ -107,7 +107,8 @@ def parse_markdown(text: str, fallback_title: str = "Untitled") -> ParsedBook:
     level1 = [h for h in headings if h[1] == 1]
     level2 = [h for h in headings if h[1] == 2]
     split_levels = {1, 2}
-    if len(level1) == 1 and level2 and level1[0][0] < level2[0][0]:
+    if (len(level1) == 1 and level2 and level1[0][0] < level2[0][0]
+            and not "".join(lines[level1[0][0] + 1:level2[0][0]]).strip()):
         if not title:
             title = level1[0][2]
         headings.remove(level1[0])

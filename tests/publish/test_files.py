@@ -79,3 +79,7 @@ def test_a_folder_as_target_is_refused(tmp_path):
     with pytest.raises(ExportError, match="folder"):
         with atomic_output(tmp_path):
             pass
+
+
+def test_trailing_slash_names_a_new_folder(tmp_path):
+    assert output_path(f"{tmp_path}/new/", "T", ".md") == tmp_path / "new" / "T.md"

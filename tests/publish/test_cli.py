@@ -1,0 +1,59 @@
+"""`scriptorium book new|import|list` and `scriptorium export`, through the real entry point."""
+
+import json
+
+from ui.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_new_import_list_export(workspace, tmp_path, capsys):
+    ws = str(workspace)
+    code, out, _ = run(capsys, "--workspace", ws, "book", "new", "--title", "The Lighthouse", "--author", "Ann Keeper",
+                       "--json")
+    assert code == 0 and json.loads(out)["title"] == "The Lighthouse"
+    md = tmp_path / "novel.md"
+    md.write_text("---\ntitle: Imported\nauthor: Bo\nlanguage: fr\n---\n# Un\nBonjour & <b>.\n\n# Deux\nFin.\n",
+                  encoding="utf-8")
+    code, out, _ = run(capsys, "--workspace", ws, "book", "import", str(md))
+    assert code == 0 and out.startswith("2: Imported by Bo (2 chapters, 4 words)")
+
+    code, out, _ = run(capsys, "--workspace", ws, "book", "list", "--json")
+    books = [json.loads(line) for line in out.splitlines()]
+    assert [(b["id"], b["title"], b["chapters"], b["language"]) for b in books] == [
+        (1, "The Lighthouse", 0, "en"), (2, "Imported", 2, "fr")]
+
+    out_dir = tmp_path / "out"
+    code, out, _ = run(capsys, "--workspace", ws, "export", "Imported", "--format", "epub", "--out", str(out_dir) + "/")
+    assert code == 0 and out.strip() == str(out_dir / "Imported.epub") and (out_dir / "Imported.epub").is_file()
+
+    code, _, err = run(capsys, "--workspace", ws, "export", "2", "-f", "epub", "-o", str(out_dir))
+    assert code == 2 and "already exists" in err and "--force" in err
+    code, _, _ = run(capsys, "--workspace", ws, "export", "2", "-f", "epub", "-o", str(out_dir), "--force")
+    assert code == 0
+
+    code, _, err = run(capsys, "--workspace", ws, "export", "The Lighthouse", "-f", "pdf", "-o", str(out_dir))
+    assert code == 2 and "no chapters" in err
+
+
+def test_user_mistakes_exit_2_with_a_message(workspace, tmp_path, capsys):
+    ws = str(workspace)
+    code, _, err = run(capsys, "--workspace", ws, "book", "new", "--title", "X", "--language", "not a tag")
+    assert code == 2 and "BCP 47" in err
+    code, _, err = run(capsys, "--workspace", ws, "book", "import", str(tmp_path / "missing.md"))
+    assert code == 2 and "not found" in err
+    code, _, err = run(capsys, "--workspace", ws, "export", "nope", "-f", "md")
+    assert code == 2 and "no book 'nope'" in err
+
+
+def test_font_notes_are_printed(workspace, tmp_path, capsys):
+    ws = str(workspace)
+    md = tmp_path / "e.md"
+    md.write_text("# One\nA rocket 🚀.\n", encoding="utf-8")
+    run(capsys, "--workspace", ws, "book", "import", str(md))
+    code, out, err = run(capsys, "--workspace", ws, "export", "1", "-f", "pdf", "-o", str(tmp_path))
+    assert code == 0 and "note:" in err and "🚀" in err
