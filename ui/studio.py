@@ -77,7 +77,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
         app.engine = engine
         gr.Markdown("# Scriptorium studio")
         with gr.Row():
-            book_dd = gr.Dropdown(label="Book", choices=[], value=None, interactive=True, scale=4, elem_id="book-picker")
+            book_dd = gr.Dropdown(label="Book", choices=[], value=None, interactive=True, scale=4, elem_id="book-picker",
+                                  allow_custom_value=True)  # ownership is checked in every handler
             whoami = gr.Textbox(label="Signed in as", interactive=False, scale=1)
         status = gr.Textbox(label="Status", interactive=False, elem_id="status")
 
@@ -141,7 +142,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
         # ---- Draft --------------------------------------------------------------------------
         with gr.Tab("Draft", id="draft"):
             with gr.Row():
-                chapter_dd = gr.Dropdown(label="Chapter", choices=[], value=None, scale=3, elem_id="chapter-picker")
+                chapter_dd = gr.Dropdown(label="Chapter", choices=[], value=None, scale=3, elem_id="chapter-picker",
+                                         allow_custom_value=True)
                 draft_btn = gr.Button("Draft candidates", variant="primary", elem_id="draft")
                 regen_btn = gr.Button("Regenerate (new seed)")
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
@@ -316,7 +318,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             book = books_h.create_book(rec, user, t, a, lang, g, p, c)
             return refreshed(user, book["id"], f"Created \"{book['title']}\".")
 
-        create_btn.click(on_create, [title, author, language, genre, preset, custom], [book_dd, status, *book_view])
+        create_btn.click(on_create, [title, author, language, genre, preset, custom], [book_dd, status, *book_view],
+                         api_name="create_book")
 
         @friendly
         def on_save_book(book_id, t, a, lang, g, p, c, request: gr.Request):

@@ -1,0 +1,109 @@
+"""The studio served on 127.0.0.1 and driven over HTTP with gradio_client: ten sessions drafting
+at once through the model queue, and sign-in separating authors' books."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+WEIGHTS = {"headers": ["critic", "weight"], "data": [["", None]]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def serve(workspace, tiny_model_dir, tiny_writer):
+    """Start the studio on a free local port; yields a function(auth=None) -> url."""
+    from ui.studio import build_app, launch
+    from ui.studio_engine import StudioEngine
+
+    started = []
+
+    def start(auth=None):
+        tiny_writer.use_adapter(None)
+        engine = StudioEngine(workspace, model=str(tiny_model_dir), writer=tiny_writer, max_new_tokens=8,
+                              auth=auth is not None)
+        app = build_app(engine)
+        port = free_port()
+        launch(app, port=port, auth=auth, prevent_thread_lock=True)
+        started.append((app, engine))
+        return f"http://127.0.0.1:{port}/", app, engine
+
+    yield start
+    for app, engine in started:
+        app.close()
+        engine.close()
+
+
+def test_binds_to_localhost_by_default(serve):
+    url, app, _ = serve()
+    assert app.server_name == "127.0.0.1" and url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.slow
+def test_ten_sessions_drafting_at_once_all_complete(serve):
+    from gradio_client import Client
+
+    url, _, engine = serve()
+    sessions, drafts_each = 10, 2
+    results: dict[int, list] = {}
+    errors: list[BaseException] = []
+
+    def author(n: int) -> None:
+        try:
+            client = Client(url, verbose=False)
+            made = client.predict(f"Book {n}", f"Author {n}", "en", "", "none", "", api_name="/create_book")
+            book_id = made[0]["value"]
+            for round_no in range(drafts_each):  # bounded: exactly drafts_each drafts per session
+                out = client.predict(book_id, None, 2, 0.8, 0.95, 1.1, round_no, 8, WEIGHTS, api_name="/draft")
+                results.setdefault(n, []).append(out)
+        except BaseException as e:  # collected and reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=author, args=(n,), daemon=True) for n in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors[:3]
+    assert all(not t.is_alive() for t in threads)
+    assert sorted(results) == list(range(sessions)) and all(len(v) == drafts_each for v in results.values())
+    for outs in results.values():
+        for out in outs:
+            assert "2 candidates ready" in out[-2]
+    rows = engine.rec.query("SELECT book_id, COUNT(*) AS n FROM drafts GROUP BY book_id")
+    assert len(rows) == sessions and all(r["n"] == 2 * drafts_each for r in rows)
+
+
+def test_signed_in_authors_see_only_their_own_books(serve):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    url, _, engine = serve(auth=[("ann", "pw-a"), ("bob", "pw-b")])
+    ann = Client(url, auth=("ann", "pw-a"), verbose=False)
+    bob = Client(url, auth=("bob", "pw-b"), verbose=False)
+    made = ann.predict("Ann's secret novel", "Ann", "en", "", "none", "", api_name="/create_book")
+    ann_book = made[0]["value"]
+    bob_made = bob.predict("Bob's book", "Bob", "en", "", "none", "", api_name="/create_book")
+    assert [c[1] for c in bob_made[0]["choices"]] == [bob_made[0]["value"]]  # Bob's list lacks Ann's book
+    assert engine.rec.get("books", ann_book)["owner"] == "ann"
+    with pytest.raises(AppError, match="among your books"):
+        bob.predict(ann_book, None, 2, 0.8, 0.95, 1.1, 0, 8, WEIGHTS, api_name="/draft")
+    with pytest.raises(AppError, match="among your books"):
+        bob.predict(ann_book, "epub", api_name="/on_export")
+    assert engine.rec.query("SELECT COUNT(*) AS n FROM drafts")[0]["n"] == 0
+
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as denied:  # no sign-in, no API
+        urllib.request.urlopen(url + "gradio_api/info", timeout=10)
+    assert denied.value.code in (401, 403)
+    with pytest.raises(Exception):
+        Client(url, auth=("bob", "wrong"), verbose=False)
