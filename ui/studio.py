@@ -90,8 +90,9 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             with gr.Row():
                 language = gr.Dropdown(label="Language", choices=books_h.LANGUAGES, value="en", allow_custom_value=True)
                 genre = gr.Textbox(label="Genre")
-                preset = gr.Dropdown(label="Style targets", choices=books_h.STYLE_PRESETS, value="none")
-                custom = gr.Textbox(label="Custom style targets (JSON)", placeholder='{"sentence_length": 14}')
+                preset = gr.Dropdown(label="Style preset", choices=books_h.style_presets(), value="general",
+                                     allow_custom_value=True)
+                custom = gr.Textbox(label="Custom style targets over the preset (JSON)", placeholder='{"grade": [5, 7]}')
             with gr.Row():
                 create_btn = gr.Button("Create book", variant="primary", elem_id="create-book")
                 save_book_btn = gr.Button("Save changes (rename)")

@@ -16,7 +16,6 @@ from typing import Any
 from ui.studio_engine import StudioError
 
 LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "zh", "ja"]
-STYLE_PRESETS = ["none", "literary", "commercial", "young adult", "children", "custom"]
 SAMPLING_DEFAULTS = {"k": 2, "temperature": 0.8, "top_p": 0.95, "repetition_penalty": 1.1, "seed": 0}
 MAX_UI_K = 6
 
@@ -45,30 +44,43 @@ def book_choices(rec, user: str | None) -> list[tuple[str, int]]:
     return [(f"{b['title']} (#{b['id']})", b["id"]) for b in list_books(rec, user)]
 
 
+def style_presets() -> list[str]:
+    """The critics' named style presets (``critics/presets.py``)."""
+    try:
+        from critics.presets import PRESETS
+    except ImportError:
+        return ["general"]
+    return list(PRESETS)
+
+
 def parse_targets(text: str) -> dict[str, Any]:
-    """Custom style targets, written as JSON (``{"sentence_length": 14}``)."""
+    """Custom style targets over the preset, written as JSON (``{"grade": [5, 7]}``)."""
     text = (text or "").strip()
     if not text:
         return {}
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise StudioError(f"custom style targets must be JSON like {{\"sentence_length\": 14}}; {e.msg} at column {e.colno}") from None
+        raise StudioError(f"custom style targets must be JSON like {{\"grade\": [5, 7]}}; {e.msg} at column {e.colno}") from None
     if not isinstance(value, dict):
         raise StudioError("custom style targets must be a JSON object of name: value")
     return value
 
 
 def style_targets(preset: str, custom: str) -> dict[str, Any]:
-    preset = preset or "none"
-    if preset not in STYLE_PRESETS:
-        raise StudioError(f"style preset {preset!r} unknown; use one of {', '.join(STYLE_PRESETS)}")
-    targets = parse_targets(custom) if preset == "custom" else {}
-    return {"preset": None if preset in ("none", "custom") else preset, "targets": targets}
+    """A book's ``style_targets`` as the critics read it: the preset name plus any overrides,
+    checked against the style critic's known targets when the critics are installed."""
+    targets = {"preset": preset or "general", **parse_targets(custom)}
+    try:
+        from critics.presets import StyleTargets
+    except ImportError:
+        return targets
+    StyleTargets.resolve(None, targets)  # raises a UserError naming the unknown target or preset
+    return targets
 
 
 def create_book(rec, user: str | None, title: str, author: str = "", language: str = "en", genre: str = "",
-                preset: str = "none", custom_targets: str = "") -> dict[str, Any]:
+                preset: str = "general", custom_targets: str = "") -> dict[str, Any]:
     if not (title or "").strip():
         raise StudioError("a book needs a title; type one in the Title box")
     return rec.add_book(title=title, author=author or "", language=language or "en", genre=(genre or "").strip(),
@@ -97,10 +109,10 @@ def delete_book(rec, user: str | None, book_id, confirm_title: str) -> str:
 
 def book_form(book: dict[str, Any]) -> dict[str, Any]:
     """The book's fields as the Books form shows them."""
-    style = book.get("style_targets") or {}
-    preset = style.get("preset") or ("custom" if style.get("targets") else "none")
+    style = dict(book.get("style_targets") or {})
+    preset = style.pop("preset", None) or "general"
     return {"title": book["title"], "author": book["author"], "language": book["language"], "genre": book["genre"],
-            "preset": preset, "custom": json.dumps(style.get("targets") or {}) if style.get("targets") else ""}
+            "preset": preset, "custom": json.dumps(style) if style else ""}
 
 
 def book_settings(rec, book_id, user: str | None) -> dict[str, Any]:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import pytest
 
 from ui import studio_books as B
+from record.errors import UserError
 from ui.studio_engine import StudioEngine, StudioError
 
 
 def test_create_rename_delete_with_confirmation(engine):
     book = B.create_book(engine.rec, None, "  Draft One ", "Ann", "fr", "noir", "literary")
     assert book["title"] == "Draft One" and book["language"] == "fr" and book["style_targets"]["preset"] == "literary"
-    renamed = B.update_book(engine.rec, None, book["id"], "Second Title", "Ann", "fr", "noir", "custom",
-                            '{"sentence_length": 12}')
+    renamed = B.update_book(engine.rec, None, book["id"], "Second Title", "Ann", "fr", "noir", "ya",
+                            '{"grade": [5, 7]}')
     assert renamed["title"] == "Second Title"
-    assert B.book_form(renamed)["preset"] == "custom" and '"sentence_length": 12' in B.book_form(renamed)["custom"]
+    assert renamed["style_targets"] == {"preset": "ya", "grade": [5, 7]}  # the critics' own format
+    assert B.book_form(renamed)["preset"] == "ya" and B.book_form(renamed)["custom"] == '{"grade": [5, 7]}'
     with pytest.raises(StudioError, match="type the title exactly"):
         B.delete_book(engine.rec, None, book["id"], "Draft One")
     assert engine.rec.books()  # a wrong confirmation deletes nothing
@@ -26,7 +28,9 @@ def test_bad_input_is_explained(engine):
     with pytest.raises(StudioError, match="needs a title"):
         B.create_book(engine.rec, None, "   ")
     with pytest.raises(StudioError, match="JSON"):
-        B.create_book(engine.rec, None, "X", preset="custom", custom_targets="{sentence_length: 12")
+        B.create_book(engine.rec, None, "X", custom_targets="{grade: [5, 7]")
+    with pytest.raises(UserError, match="unknown style target"):
+        B.create_book(engine.rec, None, "X", custom_targets='{"sentence_lenght": 12}')
     with pytest.raises(StudioError, match="no book is open"):
         B.owned_book(engine.rec, None, None)
 
@@ -60,7 +64,7 @@ def test_an_author_sees_only_their_books(engine):
     assert [b["title"] for b in B.list_books(engine.rec, "ann")] == ["Ann's book"]
     assert [c[1] for c in B.book_choices(engine.rec, "bob")] == [bob["id"]]
     for action in (lambda: B.owned_book(engine.rec, ann["id"], "bob"),
-                   lambda: B.update_book(engine.rec, "bob", ann["id"], "Mine now", "", "en", "", "none", ""),
+                   lambda: B.update_book(engine.rec, "bob", ann["id"], "Mine now", "", "en", "", "general", ""),
                    lambda: B.delete_book(engine.rec, "bob", ann["id"], "Ann's book"),
                    lambda: B.save_settings(engine.rec, ann["id"], "bob", weights={})):
         with pytest.raises(StudioError, match="among your books"):

@@ -58,7 +58,7 @@ def test_ten_sessions_drafting_at_once_all_complete(serve):
     def author(n: int) -> None:
         try:
             client = Client(url, verbose=False)
-            made = client.predict(f"Book {n}", f"Author {n}", "en", "", "none", "", api_name="/create_book")
+            made = client.predict(f"Book {n}", f"Author {n}", "en", "", "general", "", api_name="/create_book")
             book_id = made[0]["value"]
             for round_no in range(drafts_each):  # bounded: exactly drafts_each drafts per session
                 out = client.predict(book_id, None, 2, 0.8, 0.95, 1.1, round_no, 8, WEIGHTS, api_name="/draft")
@@ -88,9 +88,9 @@ def test_signed_in_authors_see_only_their_own_books(serve):
     url, _, engine = serve(auth=[("ann", "pw-a"), ("bob", "pw-b")])
     ann = Client(url, auth=("ann", "pw-a"), verbose=False)
     bob = Client(url, auth=("bob", "pw-b"), verbose=False)
-    made = ann.predict("Ann's secret novel", "Ann", "en", "", "none", "", api_name="/create_book")
+    made = ann.predict("Ann's secret novel", "Ann", "en", "", "general", "", api_name="/create_book")
     ann_book = made[0]["value"]
-    bob_made = bob.predict("Bob's book", "Bob", "en", "", "none", "", api_name="/create_book")
+    bob_made = bob.predict("Bob's book", "Bob", "en", "", "general", "", api_name="/create_book")
     assert [c[1] for c in bob_made[0]["choices"]] == [bob_made[0]["value"]]  # Bob's list lacks Ann's book
     assert engine.rec.get("books", ann_book)["owner"] == "ann"
     with pytest.raises(AppError, match="among your books"):
