@@ -66,26 +66,36 @@ class PdfFonts:
                 return name
         return self.regular
 
-    def markup(self, text: str) -> str:
-        """Escaped reportlab Paragraph markup for plain ``text``, with ``<font>`` around runs the
-        main font cannot draw. Never interprets anything in ``text``."""
+    def runs(self, text: str) -> list[tuple[str, str]]:
+        """``text`` cut into (font name, text) runs, each drawable by its font. Spaces stay
+        with the run they are in."""
         main = self.coverage.get(self.regular)
         if main is None or main.issuperset(map(ord, text)):
-            return escape(text)
+            return [(self.regular, text)]
         out, run, run_font = [], [], self.regular
         for ch in text:
             f = self.font_for(ord(ch)) if not ch.isspace() else run_font
             if f != run_font and run:
-                out.append(self._wrap(run_font, "".join(run)))
+                out.append((run_font, "".join(run)))
                 run = []
             run_font = f
             run.append(ch)
         if run:
-            out.append(self._wrap(run_font, "".join(run)))
-        return "".join(out)
+            out.append((run_font, "".join(run)))
+        return out
 
-    def _wrap(self, font: str, text: str) -> str:
-        return escape(text) if font == self.regular else f'<font name="{font}">{escape(text)}</font>'
+    def markup(self, text: str) -> str:
+        """Escaped reportlab Paragraph markup for plain ``text``, with ``<font>`` around runs the
+        main font cannot draw. Never interprets anything in ``text``."""
+        return "".join(escape(t) if f == self.regular else f'<font name="{f}">{escape(t)}</font>'
+                       for f, t in self.runs(text))
+
+    def width(self, text: str, size: float, font: str | None = None) -> float:
+        """Width in points of ``text`` drawn with per-character fallbacks; ``font`` replaces
+        the main font (a bold heading, say)."""
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        return sum(stringWidth(t, font if (font and f == self.regular) else f, size) for f, t in self.runs(text))
 
     def missing(self, text: str) -> set[str]:
         """Characters no registered font can draw."""

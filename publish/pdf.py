@@ -9,22 +9,23 @@ TrueType (see publish/fonts.py), chosen per character, so the text is selectable
 searchable in any script the installed fonts cover. Text is escaped, never interpreted as
 markup.
 
-Right-to-left scripts (Hebrew, Arabic) need a bidirectional layout that reportlab gets only
-from the ``rlbidi`` package, which is not on PyPI for this platform; a book containing them stops
-with a message pointing to the EPUB and DOCX exports, which lay them out correctly.
+Paragraphs holding right-to-left text (Hebrew, Arabic) are shaped, wrapped and put in visual
+order line by line by publish/rtl.py (reportlab alone would draw them backwards); they are set
+ragged (right-aligned when the paragraph starts right-to-left) rather than justified. Without
+the ``python-bidi`` and ``arabic-reshaper`` packages such a book stops with a message instead.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from publish import rtl
 from publish.book import SCENE_BREAK, ExportError, Manuscript
 from publish.fonts import CJK_RE, note_missing, pdf_fonts
 
 PAGE_SIZE = (6 * 72, 9 * 72)
 MARGINS = dict(leftMargin=54, rightMargin=54, topMargin=60, bottomMargin=60)
-RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+TEXT_WIDTH = PAGE_SIZE[0] - MARGINS["leftMargin"] - MARGINS["rightMargin"]
 
 
 def _styles(fonts):
@@ -55,17 +56,66 @@ def _styles(fonts):
 
 def check_pdf_text(ms: Manuscript) -> None:
     """Stop before writing anything if the book holds text this PDF writer cannot lay out."""
-    for chapter in ms.chapters:
-        for text in [chapter.title, *chapter.paragraphs]:
-            m = RTL_RE.search(text)
-            if m:
-                raise ExportError(
-                    f"chapter {chapter.title!r} contains right-to-left text ({m.group(0)!r}...), which the PDF "
-                    "writer cannot lay out without the rlbidi package; export EPUB or DOCX instead (both handle "
-                    "Hebrew and Arabic), or make a PDF from the DOCX with a word processor")
-    if RTL_RE.search(ms.title + ms.author + ms.description):
-        raise ExportError("the book's title, author or description contains right-to-left text, which the PDF writer "
-                          "cannot lay out; export EPUB or DOCX instead")
+    if rtl.available():
+        return
+    for text in [ms.title, ms.author, ms.description] + [t for c in ms.chapters for t in [c.title, *c.paragraphs]]:
+        m = rtl.RTL_RE.search(text)
+        if m:
+            raise ExportError(
+                f"the book contains right-to-left text ({m.group(0)!r}...), which the PDF writer lays out only with "
+                "the python-bidi and arabic-reshaper packages (pip install python-bidi arabic-reshaper); or export "
+                "EPUB or DOCX, which handle Hebrew and Arabic")
+
+
+def rtl_paragraph(text: str, style, fonts, default_base: str = "L") -> list:
+    """A paragraph with right-to-left text, one drawn line per line, each already in visual
+    order. The first-line indent goes on the side the paragraph starts from."""
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.platypus import Flowable
+
+    base = rtl.base_direction(text, default_base)
+    shaped = rtl.shape(text)
+    indent = 0 if style.alignment == TA_CENTER else style.firstLineIndent
+
+    def measure(t: str) -> float:
+        return fonts.width(t, style.fontSize, style.fontName)
+
+    class Line(Flowable):
+        """One line drawn run by run: reportlab never re-wraps it (it would do so in visual order)."""
+
+        def __init__(self, visual: str, indent: float, before: float, after: float):
+            super().__init__()
+            self.runs, self.indent, self.before, self.after = fonts.runs(visual), indent, before, after
+            self.text_width = measure(visual)
+
+        def wrap(self, avail_width, avail_height):
+            self.avail = avail_width
+            return avail_width, style.leading
+
+        def getSpaceBefore(self):
+            return self.before
+
+        def getSpaceAfter(self):
+            return self.after
+
+        def draw(self):
+            if style.alignment == TA_CENTER:
+                x = (self.avail - self.text_width) / 2
+            elif base == "R":
+                x = self.avail - self.indent - self.text_width
+            else:
+                x = self.indent
+            canvas = self.canv
+            for font, run in self.runs:
+                size = style.fontSize
+                canvas.setFont(style.fontName if font == fonts.regular else font, size)
+                canvas.drawString(x, style.leading - size, run)
+                x += fonts.width(run, size, style.fontName)
+
+    lines = rtl.layout_lines(shaped, TEXT_WIDTH, indent, measure)
+    return [Line(rtl.to_visual(line, base), indent if i == 0 else 0,
+                 style.spaceBefore if i == 0 else 0, style.spaceAfter if i == len(lines) - 1 else 0)
+            for i, line in enumerate(lines)]
 
 
 def write_pdf(ms: Manuscript, path: str | Path) -> Path:
@@ -79,26 +129,30 @@ def write_pdf(ms: Manuscript, path: str | Path) -> Path:
                          + [t for c in ms.chapters for t in [c.title, *c.paragraphs]])
     note_missing(fonts, all_text)
 
-    def para(text: str, style: str) -> Paragraph:
+    default_base = "R" if ms.direction == "rtl" else "L"
+
+    def para(text: str, style: str) -> list:
+        if rtl.has_rtl(text):
+            return rtl_paragraph(text, styles[style], fonts, default_base)
         if style in ("body", "first") and CJK_RE.search(text):
             style += "_cjk"
-        return Paragraph(fonts.markup(text), styles[style])
+        return [Paragraph(fonts.markup(text), styles[style])]
 
-    story = [para(ms.title, "title"), para(ms.author, "author")]
+    story = [*para(ms.title, "title"), *para(ms.author, "author")]
     if ms.description:
-        story.append(para(ms.description, "description"))
+        story += para(ms.description, "description")
     for i, chapter in enumerate(ms.chapters):
         story.append(PageBreak())
         heading = para(chapter.title, "chapter")
-        heading._bookmark = (f"ch{i}", chapter.title)
-        story.append(heading)
+        heading[0]._bookmark = (f"ch{i}", chapter.title)
+        story += heading
         after_break = True
         for block in chapter.blocks:
             if block is SCENE_BREAK:
                 story.append(Paragraph("* * *", styles["scene"]))
                 after_break = True
             else:
-                story.append(para(block, "first" if after_break else "body"))
+                story += para(block, "first" if after_break else "body")
                 after_break = False
 
     def page_number(canvas, doc):

@@ -79,9 +79,42 @@ def test_bad_input_pdf_keeps_text_and_scripts(record, tmp_path):
         assert "WenQuanYi" in fonts
 
 
-def test_right_to_left_text_stops_with_a_message(record, tmp_path):
+BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e]")
+
+
+def letters(ws):
+    """Words reduced to letters and digits in NFKC form (Arabic presentation forms become
+    letters again), for comparing right-to-left text whose punctuation moves in extraction."""
+    import unicodedata
+
+    out = ["".join(ch for ch in unicodedata.normalize("NFKC", w) if ch.isalnum()) for w in ws]
+    return sorted(w for w in out if w)
+
+
+def test_right_to_left_text_is_laid_out_in_visual_order(record, tmp_path):
+    chapters = RTL_CHAPTERS + [("ארוך", " ".join(["שלום עולם, זה ספר בעברית."] * 15))]
+    book_id = make_book(record, title="ספר", author="דנה", chapters=chapters, language="he")
+    path = export_book(record, book_id, "pdf", tmp_path)
+    raw = BIDI_MARKS.sub("", pdf_text(path))
+    lines = [line for line in raw.splitlines() if line.strip()]
+    # Drawn right to left: read left to right, the words of a Hebrew line come out reversed.
+    hebrew = [line for line in lines if "זה" in line and "שלום" in line][0]
+    assert hebrew.split() == [".בעברית", "ספר", "זה", ",עולם", "שלום"]
+    assert "English then עברית then English again." in lines  # a left-to-right paragraph stays so
+    long_lines = [line for line in lines if line.count("שלום") >= 2]
+    assert len(long_lines) >= 3  # a long paragraph is wrapped over several lines
+    for page, expected in zip(range(2, 5), chapter_words(record, book_id)):
+        page_words = BIDI_MARKS.sub("", pdf_text(path, page)).split()
+        heading = words(chapters[page - 2][0])
+        assert letters(heading + expected) == letters(w for w in page_words if not w.isdigit() and w != "***")
+
+
+def test_right_to_left_without_the_bidi_packages_stops_with_a_message(record, tmp_path, monkeypatch):
+    from publish import rtl
+
+    monkeypatch.setattr(rtl, "available", lambda: False)
     book_id = make_book(record, chapters=RTL_CHAPTERS)
-    with pytest.raises(ExportError, match="right-to-left.*EPUB or DOCX"):
+    with pytest.raises(ExportError, match="right-to-left.*python-bidi.*EPUB or DOCX"):
         export_book(record, book_id, "pdf", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
