@@ -82,9 +82,10 @@ def what_changed(rec, round_id: int, parent: dict | None) -> str:
     """A sentence or two on the new round: pairs taught and how its metrics moved."""
     r = rec.get("rounds", round_id)
     m = r["metrics"] or {}
-    parts = [f"Round {round_id} is now current (it continues "
-             f"{'round ' + str(parent['id']) if parent else 'the base model'}); taught with {m.get('pairs', '?')} pairs "
-             f"({m.get('pairs_from_picks', '?')} from picks)."]
+    head = (f"Round {round_id} is now current (it continues "
+            f"{'round ' + str(parent['id']) if parent else 'the base model'}); taught with {m.get('pairs', '?')} pairs "
+            f"({m.get('pairs_from_picks', '?')} from picks).")
+    parts = []
     for key, label in (("loss", "loss"), ("rewards_margins", "reward margin"), ("rewards_accuracies", "reward accuracy")):
         if f"{key}_last" in m:
             parts.append(f"{label}: {m[f'{key}_last']:.3f} at the end (mean {m.get(f'{key}_mean', float('nan')):.3f})")
@@ -92,7 +93,8 @@ def what_changed(rec, round_id: int, parent: dict | None) -> str:
         pm = parent["metrics"]
         if "rewards_margins_last" in pm and "rewards_margins_last" in m:
             parts.append(f"reward margin vs the previous round: {pm['rewards_margins_last']:.3f} -> {m['rewards_margins_last']:.3f}")
-    return "; ".join(parts) + ". Drafts now use the new adapter; roll back in the Classroom."
+    moved = (" " + "; ".join(parts).capitalize() + ".") if parts else ""
+    return head + moved + " Drafts now use the new adapter; roll back in the Classroom."
 
 
 def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = False, max_steps: int = -1,

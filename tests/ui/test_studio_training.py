@@ -83,3 +83,31 @@ def test_failures_are_reported_not_swallowed(engine, book, monkeypatch):
 def test_no_pairs_no_round(engine, book):
     with pytest.raises(StudioError, match="no untrained pairs"):
         T.start_round(engine, None, book["id"])
+
+
+def test_a_real_round_on_the_tiny_writer_becomes_current(workspace, tiny_model_dir):
+    """No stand-in: training.round.run_round trains a LoRA on the book's picks, and the next
+    draft is written by the new adapter."""
+    from writer.models import load_writer
+
+    from ui.studio_books import create_book
+    from ui.studio_engine import StudioEngine
+
+    writer = load_writer(tiny_model_dir, device="cpu", progress=False)  # its own: the adapter stays on it
+    engine = StudioEngine(workspace, model=str(tiny_model_dir), writer=writer, max_new_tokens=8, train_precision="fp32")
+    try:
+        book = create_book(engine.rec, None, "Trained")
+        picks(engine, book)
+        job = T.start_round(engine, None, book["id"], max_steps=2)
+        job.thread.join(300)
+        snap = job.snapshot()
+        assert snap["state"] == "done", snap["error"]
+        assert [h["step"] for h in snap["history"]] == [1, 2] and all("loss" in h for h in snap["history"])
+        assert engine.rec.current_round(engine.lineage)["id"] == snap["round_id"]
+        assert f"Round {snap['round_id']} is now current" in snap["summary"] and "Loss: " in snap["summary"]
+        final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
+        assert engine.rec.get("drafts", final["draft_ids"][0])["round_id"] == snap["round_id"]
+        assert writer.adapter_path.endswith(f"round-{snap['round_id']}")
+        assert T.book_pair_ids(engine.rec, book["id"], True) == []  # taught pairs are no longer pending
+    finally:
+        engine.close()
