@@ -1,14 +1,16 @@
 """Panel versions: the weights the panel adds its critics up with, kept in the record.
 
-A version is a row of ``panel_versions`` (weights, where they came from: ``hand`` or ``fit``,
-and metrics, e.g. the picks a fit used and its held-out agreement). The current one is named
-by the state key ``current_panel``; with none set the panel uses its hand-set weights
+A version is a row of ``panel_versions``: ``weights`` holds the panel's configuration as
+``Panel.version`` records it (``critics``, ``weights``, ``floors``, ``guard_cap``, ``preset``,
+``style_targets``), ``source`` says where it came from (``hand`` or ``fit``) and ``metrics``
+what it is based on (for a fit: the picks it used and its held-out agreement). The current one
+is named by the state key ``current_panel``; with none set the panel uses its hand-set weights
 (``PanelConfig()``). Switching is one state write, so it is instant and reversible.
 
     vid = add_version(rec, {"style": 0.6, "coherence": 0.4}, source="fit", metrics={...})
     use_version(rec, vid)                    # the CLI: `scriptorium critics use VID`
-    weights = current_weights(rec)           # what the panel should weigh with now
-    cfg = panel_config(rec)                  # a PanelConfig carrying those weights
+    weights = current_weights(rec)           # {critic: weight}, summing to one
+    cfg = panel_config(rec)                  # a PanelConfig carrying the current version
 """
 
 from __future__ import annotations
@@ -54,11 +56,32 @@ def hand_weights() -> dict[str, float] | None:
     return normalize({n: given.get(n, 1.0 if not given else 0.0) for n in names}) if names else None
 
 
+def version_weights(row: dict[str, Any]) -> dict[str, float]:
+    """{critic: weight} (summing to one) of a ``panel_versions`` row, whichever shape it has."""
+    w = row["weights"]
+    if isinstance(w.get("weights"), dict) or isinstance(w.get("critics"), list):
+        names = list(w.get("critics") or w.get("weights") or [])
+        given = w.get("weights") or {}
+        return normalize({n: float(given.get(n, 1.0)) for n in names})
+    return normalize({k: float(v) for k, v in w.items() if isinstance(v, (int, float))})
+
+
 def add_version(rec, weights: dict[str, float], source: str = "fit", metrics: dict[str, Any] | None = None) -> int:
+    """Record a version weighing ``weights``' critics (normalised); the other panel settings
+    (floors, guard cap, style preset) are the default panel's, as ``Panel.version`` stores them."""
     if not weights:
         raise PanelVersionError("a panel version needs at least one critic weight")
-    return rec.insert("panel_versions", weights=normalize(weights), source=source, metrics=metrics or {},
-                      created_at=time.time())
+    weights = normalize(weights)
+    settings: dict[str, Any] = {"critics": list(weights), "weights": weights}
+    try:
+        from critics.panel import PanelConfig
+
+        base = PanelConfig()
+        settings.update(floors=base.floors, guard_cap=base.guard_cap, preset=base.preset,
+                        style_targets=base.style_targets)
+    except ImportError:
+        pass
+    return rec.insert("panel_versions", weights=settings, source=source, metrics=metrics or {}, created_at=time.time())
 
 
 def versions(rec) -> list[dict[str, Any]]:
@@ -88,7 +111,7 @@ def ensure_hand_version(rec, weights: dict[str, float]) -> int:
     """The id of a 'hand' version with these weights, recorded once, so a fit has a named baseline."""
     weights = normalize(weights)
     for v in versions(rec):
-        if v["source"] == "hand" and v["weights"] == weights:
+        if v["source"] == "hand" and version_weights(v) == weights:
             return v["id"]
     return add_version(rec, weights, source="hand", metrics={"note": "hand-set weights of the default panel"})
 
@@ -96,15 +119,18 @@ def ensure_hand_version(rec, weights: dict[str, float]) -> int:
 def current_weights(rec) -> dict[str, float] | None:
     """The current version's weights, else the hand-set ones (None if neither is known)."""
     row = current_version(rec)
-    return dict(row["weights"]) if row else hand_weights()
+    return version_weights(row) if row else hand_weights()
 
 
 def panel_config(rec, **overrides: Any):
-    """A ``PanelConfig`` weighing its critics with the current version's weights."""
+    """A ``PanelConfig`` carrying the current version (critics, weights, floors, guard cap,
+    style preset); the default panel when no version is current."""
     from critics.panel import PanelConfig
 
     row = current_version(rec)
     if row is None:
         return PanelConfig(**overrides)
-    weights = dict(row["weights"])
-    return PanelConfig(**{"critics": list(weights), "weights": weights, **overrides})
+    stored = row["weights"]
+    keep = {k: stored[k] for k in ("floors", "guard_cap", "preset", "style_targets") if k in stored}
+    weights = version_weights(row)
+    return PanelConfig(**{**keep, "critics": list(weights), "weights": weights, **overrides})

@@ -9,10 +9,11 @@ import pytest
 import critics.fit
 import critics.panel_versions
 from critics.fit import FitConfig, FitError, agreement, fit_bradley_terry, fit_panel, split_ids
-from critics.panel_versions import PanelVersionError, add_version, current_version, use_version, versions
+from critics.panel_versions import (PanelVersionError, add_version, current_version, current_weights, panel_config,
+                                    use_version, version_weights, versions)
 
-CRITICS = ["style", "coherence", "vivid", "pace"]
-PLANTED = {"style": 0.5, "coherence": 0.3, "vivid": 0.15, "pace": 0.05}
+CRITICS = ["style", "lexical", "coherence", "relevance"]
+PLANTED = {"style": 0.5, "lexical": 0.3, "coherence": 0.15, "relevance": 0.05}
 
 
 def plant_picks(rec, n, weights, beta=25.0, seed=0, critics=CRITICS):
@@ -100,10 +101,16 @@ def test_pure_pieces():
 
 
 def test_switching_versions(record):
-    v1 = add_version(record, {"style": 2, "pace": 2}, source="hand")
-    assert record.get("panel_versions", v1)["weights"] == {"style": 0.5, "pace": 0.5}
+    v1 = add_version(record, {"style": 2, "lexical": 2}, source="fit")
+    assert version_weights(record.get("panel_versions", v1)) == {"style": 0.5, "lexical": 0.5}
     use_version(record, v1)
-    assert current_version(record)["id"] == v1
+    assert current_version(record)["id"] == v1 and current_weights(record) == {"style": 0.5, "lexical": 0.5}
+    cfg = panel_config(record)
+    assert cfg.critics == ["style", "lexical"] and cfg.weights == {"style": 0.5, "lexical": 0.5}
+    # the panel built from the version names that same version when it records scores
+    from critics.panel import Panel
+
+    assert Panel(cfg).version(record) == v1
     use_version(record, None)
     assert current_version(record) is None
     with pytest.raises(PanelVersionError, match="no panel version 99"):
