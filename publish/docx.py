@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from publish.book import SCENE_BREAK, Manuscript, round_to_hundred
+from publish.rtl import base_direction, has_rtl
 
 MANUSCRIPT_FONT = "Times New Roman"
 _KEYWORD_SKIP = {"a", "an", "the", "of", "and", "on", "in", "to", "le", "la", "les", "el", "los", "der", "die", "das"}
@@ -78,6 +79,37 @@ def word_count_label(words: int) -> str:
 
 # ---- low-level helpers ------------------------------------------------------------------------
 
+# Word rejects a file whose XML children are out of schema order, so each element added by hand
+# goes before the first of the elements the schema puts after it.
+_AFTER = {
+    "w:bidi": ("w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents",
+               "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap",
+               "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange"),
+    "w:outlineLvl": ("w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange"),
+    "w:rtl": ("w:cs", "w:em", "w:lang", "w:eastAsianLayout", "w:specVanish", "w:oMath"),
+    "w:lang": ("w:eastAsianLayout", "w:specVanish", "w:oMath"),
+    "w:updateFields": ("w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat", "w:docVars", "w:rsids",
+                       "m:mathPr", "w:attachedSchema", "w:themeFontLang", "w:clrSchemeMapping",
+                       "w:doNotIncludeSubdocsInStats", "w:doNotAutoCompressPictures", "w:forceUpgrade", "w:captions",
+                       "w:readModeInkLockDown", "w:smartTagType", "w:shapeDefaults", "w:doNotEmbedSmartTags",
+                       "w:decimalSymbol", "w:listSeparator"),
+}
+
+
+def _add(parent, tag: str, **attrs: str):
+    """Add ``<tag attrs/>`` to ``parent`` (replacing one already there) in schema order."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    for old in parent.findall(qn(tag)):
+        parent.remove(old)
+    el = OxmlElement(tag)
+    for key, value in attrs.items():
+        el.set(qn(f"w:{key}"), value)
+    parent.insert_element_before(el, *_AFTER[tag])
+    return el
+
+
 
 def _set_fonts(style_or_run, name: str) -> None:
     """Set a font for every script slot (Latin, East Asian, complex), so Word does not fall back
@@ -94,21 +126,11 @@ def _set_fonts(style_or_run, name: str) -> None:
 
 
 def _set_language(style, lang: str, rtl: bool) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
     rpr = style.element.get_or_add_rPr()
-    for old in rpr.findall(qn("w:lang")):
-        rpr.remove(old)
-    el = OxmlElement("w:lang")
-    el.set(qn("w:val"), lang)
-    el.set(qn("w:eastAsia"), lang)
-    el.set(qn("w:bidi"), lang)
-    rpr.append(el)
+    _add(rpr, "w:lang", val=lang, eastAsia=lang, bidi=lang)
     if rtl:
-        ppr = style.element.get_or_add_pPr()
-        ppr.append(OxmlElement("w:bidi"))
-        rpr.append(OxmlElement("w:rtl"))
+        _add(style.element.get_or_add_pPr(), "w:bidi")
+        _add(rpr, "w:rtl")
 
 
 def _field(paragraph, instruction: str, placeholder: str) -> None:
@@ -137,22 +159,11 @@ def _field(paragraph, instruction: str, placeholder: str) -> None:
 
 def _body_text_level(style) -> None:
     """Outline level "body text", so a style based on Heading 1 stays out of the TOC."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    level = OxmlElement("w:outlineLvl")
-    level.set(qn("w:val"), "9")
-    style.element.get_or_add_pPr().append(level)
+    _add(style.element.get_or_add_pPr(), "w:outlineLvl", val="9")
 
 
 def _ask_to_update_fields(doc) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    settings = doc.settings.element
-    el = OxmlElement("w:updateFields")
-    el.set(qn("w:val"), "true")
-    settings.append(el)
+    _add(doc.settings.element, "w:updateFields", val="true")
 
 
 def _paragraph_style(doc, name: str, base=None):
@@ -174,16 +185,27 @@ def _core_properties(doc, ms: Manuscript) -> None:
     props.keywords = ms.genre
 
 
+def _own_direction(paragraph, text: str, book_direction: str) -> None:
+    """Mark a paragraph whose text runs the other way from the book's (a Hebrew paragraph in
+    an English book, or the reverse), so Word sets it from the proper side."""
+    if book_direction == "ltr" and not has_rtl(text):
+        return
+    own = base_direction(text, "R" if book_direction == "rtl" else "L")
+    if (own == "R") == (book_direction == "rtl"):
+        return
+    _add(paragraph._p.get_or_add_pPr(), "w:bidi", val="1" if own == "R" else "0")
+
+
 def _body(doc, ms: Manuscript, heading_style, body_style, scene_style, scene_mark: str) -> None:
     """Chapters: heading, then paragraphs and scene breaks. Style objects, not names, are passed
     to add_paragraph: a name lookup per paragraph dominates the time on a long book."""
     for chapter in ms.chapters:
-        doc.add_paragraph(chapter.title, heading_style)
+        _own_direction(doc.add_paragraph(chapter.title, heading_style), chapter.title, ms.direction)
         for block in chapter.blocks:
             if block is SCENE_BREAK:
                 doc.add_paragraph(scene_mark, scene_style)
             else:
-                doc.add_paragraph(block, body_style)
+                _own_direction(doc.add_paragraph(block, body_style), block, ms.direction)
 
 
 # ---- the two layouts --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from publish.book import SCENE_BREAK, Chapter, Manuscript
 from publish.cover import Cover
+from publish.rtl import base_direction, has_rtl
 
 STYLESHEET = """\
 body { margin: 0 5%; font-family: serif; line-height: 1.4; }
@@ -40,26 +41,41 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def chapter_body(chapter: Chapter) -> str:
+def dir_attr(text: str, book_direction: str = "ltr") -> str:
+    """A ``dir`` attribute for text whose own direction differs from the book's, so a Hebrew
+    paragraph in an English book (or the reverse) is set from the right side.
+
+    >>> dir_attr("שלום, world"), dir_attr("hello"), dir_attr("hello", "rtl")
+    (' dir="rtl"', '', ' dir="ltr"')
+    """
+    if book_direction == "ltr" and not has_rtl(text):
+        return ""
+    own = "rtl" if base_direction(text, "R" if book_direction == "rtl" else "L") == "R" else "ltr"
+    return "" if own == book_direction else f' dir="{own}"'
+
+
+def chapter_body(chapter: Chapter, direction: str = "ltr") -> str:
     """The XHTML body of one chapter: its heading, paragraphs and scene breaks, all escaped.
 
     >>> chapter_body(Chapter("A <b>", ["x & y", None, "z"]))
     '<section><h1>A &lt;b&gt;</h1>\\n<p>x &amp; y</p>\\n<p class="scene">* * *</p>\\n<p>z</p>\\n</section>'
     """
-    parts = [f"<section><h1>{esc(chapter.title)}</h1>\n"]
+    parts = [f"<section><h1{dir_attr(chapter.title, direction)}>{esc(chapter.title)}</h1>\n"]
     for block in chapter.blocks:
         if block is SCENE_BREAK:
             parts.append(f'<p class="scene">{SCENE_MARK}</p>\n')
         else:
-            parts.append(f"<p>{esc(block)}</p>\n")
+            parts.append(f"<p{dir_attr(block, direction)}>{esc(block)}</p>\n")
     parts.append("</section>")
     return "".join(parts)
 
 
 def title_body(ms: Manuscript) -> str:
-    desc = f'<p class="description">{esc(ms.description)}</p>' if ms.description else ""
-    return (f'<section class="titlepage"><h1>{esc(ms.title)}</h1>'
-            f'<p class="author">{esc(ms.author)}</p>{desc}</section>')
+    d = ms.direction
+    desc = (f'<p class="description"{dir_attr(ms.description, d)}>{esc(ms.description)}</p>'
+            if ms.description else "")
+    return (f'<section class="titlepage"><h1{dir_attr(ms.title, d)}>{esc(ms.title)}</h1>'
+            f'<p class="author"{dir_attr(ms.author, d)}>{esc(ms.author)}</p>{desc}</section>')
 
 
 def write_epub(ms: Manuscript, path: str | Path, cover: Cover | None = None) -> Path:
@@ -107,7 +123,8 @@ def write_epub(ms: Manuscript, path: str | Path, cover: Cover | None = None) -> 
     chapters = []
     width = max(3, len(str(len(ms.chapters))))
     for i, ch in enumerate(ms.chapters, start=1):
-        chapters.append(page(f"chapter{i:0{width}d}", f"chapter{i:0{width}d}.xhtml", ch.title, chapter_body(ch)))
+        name = f"chapter{i:0{width}d}"
+        chapters.append(page(name, f"{name}.xhtml", ch.title, chapter_body(ch, ms.direction)))
     book.toc = [epub.Link(title_page.file_name, ms.title, "titlepage")] + chapters
     book.spine = spine + ["nav"] + chapters
 

@@ -121,3 +121,11 @@ def test_right_to_left_language_sets_bidi(record, tmp_path):
     normal = d.styles["Normal"].element
     assert normal.pPr.find(qn("w:bidi")) is not None
     assert normal.rPr.find(qn("w:lang")).get(qn("w:bidi")) == "he"
+
+
+def test_paragraphs_running_the_other_way_are_marked(record, tmp_path):
+    book_id = make_book(record, chapters=[("One", "English first.\n\nשלום עולם, with English after.")])
+    d = docx.Document(export_book(record, book_id, "manuscript", tmp_path))
+    body = [p for p in d.paragraphs if p.style.name == "Normal"]
+    bidi = [p._p.pPr.find(qn("w:bidi")) if p._p.pPr is not None else None for p in body]
+    assert bidi[0] is None and bidi[1].get(qn("w:val")) == "1"

@@ -107,6 +107,15 @@ def test_right_to_left_book(record, tmp_path):
     assert opf.xpath("//opf:spine/@page-progression-direction", namespaces=NS) == ["rtl"]
     assert chapters[0][2].get("dir") == "rtl" and meta["language"] == ["he"]
     assert [c[1] for c in chapters] == chapter_words(record, book_id)
+    # An English paragraph in a Hebrew book is marked left-to-right; Hebrew ones follow the book.
+    mixed = chapters[1][2].xpath("//x:p", namespaces=NS)
+    assert [p.get("dir") for p in mixed] == ["ltr"]
+
+
+def test_hebrew_paragraph_in_an_english_book_is_marked(record, tmp_path):
+    book_id = make_book(record, chapters=[("One", "English first.\n\nשלום עולם, with English after.")])
+    meta, chapters, *_ = read_epub(export_book(record, book_id, "epub", tmp_path))
+    assert [p.get("dir") for p in chapters[0][2].xpath("//x:p", namespaces=NS)] == [None, "rtl"]
 
 
 def _png(path, size, mode="RGB"):
