@@ -1,0 +1,150 @@
+"""The coherence critic: does each sentence follow from the ones before it, does any part of the
+story drift away from the rest, and do the characters' names hold still?
+
+    CoherenceCritic().score(prompts, stories)      # uses the batch's shared MiniLM embeddings
+
+Three parts, on all-MiniLM-L6-v2 sentence embeddings:
+- flow (weight 0.6): how much closer each sentence is to the mean of the 5 sentences before it
+  than sentences of the story are to each other on average. Sentences in their written order
+  sit closer to their neighbours than the story's average pair; a shuffled or stitched-together
+  text does not. Mapping: ramp(gap, 0.0 -> 0, 0.3 -> 1).
+- drift (weight 0.2): the paragraph (or, in a one-paragraph story, the 3-sentence window) least
+  similar to the rest of the story; a floor, scoring 1 for similarity >= 0.35 and 0 at <= 0.1,
+  so that ordinary stories are not pushed towards sameness.
+- names (weight 0.2): a name that changes spelling ("Sarah" then "Sara"), or a character named
+  often early who vanishes from the second half of a long story.
+Stories under 3 sentences cannot show flow; they score 0.5 on it and the reason says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+
+from critics.base import Critic, CriticScore, clamp01, ramp
+from critics.embed import unit
+from critics.wordlists import STOPWORDS
+
+WINDOW = 5
+_NAME_RE = re.compile(r"(?<![.!?\"“]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
+
+
+def flow_gap(vectors: np.ndarray, window: int = WINDOW) -> float:
+    """Mean similarity of each sentence to the mean of its ``window`` predecessors, minus the
+    mean similarity over all sentence pairs (a baseline for that story's sameness)."""
+    n = len(vectors)
+    if n < 3:
+        return float("nan")
+    sims = vectors @ vectors.T
+    baseline = float(sims[np.triu_indices(n, 1)].mean())
+    local = []
+    for i in range(1, n):
+        ctx = unit(vectors[max(0, i - window):i].mean(axis=0))
+        local.append(float(vectors[i] @ ctx))
+    return float(np.mean(local)) - baseline
+
+
+def drift(vectors: np.ndarray, paragraphs: list[list[int]]) -> tuple[float, tuple[int, int] | None, str]:
+    """Lowest similarity of a part to the rest of the story, the part's sentence span (1-based),
+    and what kind of part it was."""
+    n = len(vectors)
+    if len(paragraphs) >= 2:
+        parts, kind = [[j for j in p if j < n] for p in paragraphs], "paragraph"
+    else:
+        parts, kind = [list(range(j, min(n, j + 3))) for j in range(0, n, 3)], "sentences"
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return 1.0, None, kind
+    total = vectors.sum(axis=0)
+    worst, span = 1.0, None
+    for p in parts:
+        rest = unit(total - vectors[p].sum(axis=0))
+        sim = float(unit(vectors[p].mean(axis=0)) @ rest)
+        if sim < worst:
+            worst, span = sim, (p[0] + 1, p[-1] + 1)
+    return worst, span, kind
+
+
+def names_in(sentences: list[str]) -> list[list[str]]:
+    """Capitalised words that are not sentence-initial and not common words, per sentence."""
+    out = []
+    for s in sentences:
+        found = []
+        for m in _NAME_RE.finditer(s):
+            w = m.group(1)
+            if m.start() == 0 or w.lower() in STOPWORDS:
+                continue
+            found.append(w)
+        out.append(found)
+    return out
+
+
+def _close(a: str, b: str) -> bool:
+    """One edit apart (insert, delete or substitute), same first letter, both >= 4 letters."""
+    if a == b or a[0] != b[0] or min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1:
+        return False
+    if a + "s" == b or b + "s" == a:  # plural or possessive, not a new spelling
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def name_problems(sentences: list[str]) -> list[str]:
+    per_sentence = names_in(sentences)
+    counts = Counter(n for names in per_sentence for n in names)
+    problems = []
+    names = sorted(counts, key=lambda n: -counts[n])
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if _close(a, b):
+                problems.append(f"the name '{b}' also appears as '{a}'")
+    if len(sentences) >= 20:
+        half = len(sentences) // 2
+        first = Counter(n for names in per_sentence[:half] for n in names)
+        second = Counter(n for names in per_sentence[half:] for n in names)
+        for name, c in first.most_common(3):
+            if c >= 5 and second[name] == 0:
+                problems.append(f"'{name}' ({c} mentions) vanishes after sentence {half}")
+    return problems
+
+
+class CoherenceCritic(Critic):
+    name = "coherence"
+    uses_embeddings = True
+    description = "sentence-to-sentence flow, drift of parts away from the story, consistent names"
+
+    def score_one(self, batch, i: int) -> CriticScore:
+        doc = batch.doc(i)
+        odd = doc.oddities()
+        if not doc.words:
+            return CriticScore(0.0, "; ".join(odd) or "the story has no words")
+        vecs = batch.sentence_vectors(i)
+        n = len(vecs)
+        gap = flow_gap(vecs)
+        flow = 0.5 if np.isnan(gap) else ramp(gap, 0.0, 0.3)
+        low, span, kind = drift(vecs, doc.paragraphs)
+        drift_score = ramp(low, 0.1, 0.35)
+        problems = name_problems(batch.embedded_sentences(i))
+        names_score = max(0.0, 1.0 - 0.5 * len(problems))
+        score = 0.6 * flow + 0.2 * drift_score + 0.2 * names_score
+        notes = []
+        if np.isnan(gap):
+            notes.append(f"only {n} sentence{'s' if n != 1 else ''}: too short to judge flow")
+        if drift_score < 0.8 and span:
+            where = f"sentences {span[0]}-{span[1]}" if span[0] != span[1] else f"sentence {span[0]}"
+            label = f"the paragraph at {where}" if kind == "paragraph" else where
+            notes.append(f"{label} drift away from the rest of the story (similarity {low:.2f})")
+        notes.extend(problems[:2])
+        if not np.isnan(gap) and flow < 0.3:
+            notes.append(f"sentences barely follow from one another (flow {gap:+.2f}, expected >= +0.09)")
+        if not notes:
+            notes.append(f"each sentence follows from the ones before (flow {gap:+.2f}); no part drifts")
+        if len(doc.sentences) > n:
+            notes.append(f"judged on the first {n} of {len(doc.sentences)} sentences")
+        reason = "; ".join(odd + notes)
+        return CriticScore(clamp01(score), reason, {"flow": flow, "gap": 0.0 if np.isnan(gap) else gap,
+                                                    "drift": drift_score, "names": names_score})
