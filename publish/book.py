@@ -37,6 +37,11 @@ class ExportError(UserError):
     """A book that cannot be exported as asked; the message says what to change."""
 
 
+class ExportNote(UserWarning):
+    """Something the person exporting should know, though the file was written (a missing
+    font, an option that does not apply). The CLI prints these as ``note:`` lines."""
+
+
 @dataclass
 class Chapter:
     title: str

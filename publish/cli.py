@@ -77,8 +77,10 @@ def run_export(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         path = export_book(rec, args.book, args.format, args.out, force=args.force, cover=args.cover)
+    from publish.book import ExportNote
+
     for w in caught:
-        if w.category.__name__ == "FontNote":
+        if issubclass(w.category, ExportNote):
             print(f"note: {w.message}", file=sys.stderr)
     print(path)
     sys.stdout.flush()

@@ -18,7 +18,7 @@ from publish.book import ExportError
 MAX_SIDE = 2560  # stores ask for about 1600 x 2560
 MAX_BYTES = 5 * 1024 * 1024
 MAX_FILE_BYTES = 200 * 1024 * 1024  # refuse to even read more than this
-MAX_PIXELS = 400_000_000  # beyond this decoding alone could exhaust memory
+MAX_PIXELS = 60_000_000  # decoding more (about 180 MB as RGB) is refused, not risked
 
 
 @dataclass
@@ -42,16 +42,19 @@ def load_cover(path: str | Path) -> Cover:
         raise ExportError(f"cover image {path} is {size // 2**20} MB; use a JPEG or PNG under "
                           f"{MAX_FILE_BYTES // 2**20} MB (about 1600 x 2560 pixels is what stores want)")
     raw = path.read_bytes()
-    old_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(raw)) as img:
             fmt = img.format
             if fmt not in ("JPEG", "PNG"):
                 raise ExportError(f"cover image {path} is {fmt or 'not a known image format'}; "
                                   "expected a JPEG or PNG file")
-            img.load()  # decodes fully: a truncated or corrupt file fails here
+            if img.size[0] * img.size[1] > MAX_PIXELS:
+                raise ExportError(f"cover image {path} is {img.size[0]} x {img.size[1]} pixels, too large to decode "
+                                  "safely; resize it to about 1600 x 2560 pixels")
             width, height = img.size
+            if fmt == "JPEG":
+                img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode a huge JPEG at a reduced scale
+            img.load()  # decodes fully: a truncated or corrupt file fails here
             if max(width, height) <= MAX_SIDE and size <= MAX_BYTES:
                 media = "image/jpeg" if fmt == "JPEG" else "image/png"
                 return Cover(raw, media, ".jpg" if fmt == "JPEG" else ".png", width, height)
@@ -70,5 +73,3 @@ def load_cover(path: str | Path) -> Cover:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ExportError(f"cover image {path} is corrupt or not an image ({e}); "
                           "pass --cover with a valid JPEG or PNG file") from e
-    finally:
-        Image.MAX_IMAGE_PIXELS = old_limit

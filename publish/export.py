@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from publish.book import ExportError, load_manuscript
+from publish.book import ExportError, ExportNote, load_manuscript
 
 FORMATS = {  # format -> (file suffix, "module:function")
     "epub": (".epub", "publish.epub:write_epub"),
@@ -44,6 +44,10 @@ def export_book(rec, book_id, fmt: str, out_path=None, force: bool = False, cove
     target = FORMATS[fmt][1]
     path = output_path(out_path, ms.title, default_suffix(fmt))
     extra = {}
+    if cover and fmt != "epub":
+        import warnings
+
+        warnings.warn(ExportNote(f"--cover applies to EPUB only; the {fmt} export has no cover"), stacklevel=2)
     if fmt == "epub":
         cover = cover or ms.settings.get("cover")
         if cover:

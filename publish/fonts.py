@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from publish.book import ExportNote
+
 FONT_DIRS = [
     "/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/share/fonts/TTF",
     "/usr/share/fonts/truetype/wqy", "/usr/share/fonts/wqy-microhei", "/usr/share/fonts/truetype",
@@ -30,7 +32,7 @@ FONT_DIRS = [
 CJK_RE = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
 
-class FontNote(UserWarning):
+class FontNote(ExportNote):
     """Something about the fonts that the person exporting should know (a missing font)."""
 
 

@@ -57,3 +57,13 @@ def test_font_notes_are_printed(workspace, tmp_path, capsys):
     run(capsys, "--workspace", ws, "book", "import", str(md))
     code, out, err = run(capsys, "--workspace", ws, "export", "1", "-f", "pdf", "-o", str(tmp_path))
     assert code == 0 and "note:" in err and "🚀" in err
+
+
+def test_cover_for_a_format_without_one_is_noted(workspace, tmp_path, capsys):
+    ws = str(workspace)
+    md = tmp_path / "b.md"
+    md.write_text("# One\nText.\n", encoding="utf-8")
+    run(capsys, "--workspace", ws, "book", "import", str(md))
+    code, _, err = run(capsys, "--workspace", ws, "export", "1", "-f", "md", "-o", str(tmp_path / "o.md"),
+                       "--cover", "nothing.jpg")
+    assert code == 0 and "note: --cover applies to EPUB only" in err

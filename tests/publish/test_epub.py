@@ -176,3 +176,24 @@ def test_epubcheck_passes_on_every_kind_of_book(record, tmp_path):
     rtl = export_book(record, make_book(record, title="ספר", chapters=RTL_CHAPTERS, language="ar"), "epub",
                       tmp_path / "rtl.epub")
     epubcheck(plain, bad, rtl)
+
+
+def test_huge_jpeg_cover_is_scaled_and_reencoded(tmp_path):
+    from PIL import Image
+
+    from publish.cover import MAX_SIDE, load_cover
+
+    Image.new("RGB", (4000, 6000), (10, 120, 200)).save(tmp_path / "big.jpg", quality=70)
+    cover = load_cover(tmp_path / "big.jpg")
+    assert cover.media_type == "image/jpeg" and max(cover.width, cover.height) == MAX_SIDE
+    from io import BytesIO
+
+    assert Image.open(BytesIO(cover.data)).size == (cover.width, cover.height)
+
+
+def test_too_many_pixels_is_refused(tmp_path, monkeypatch):
+    from publish import cover as cover_module
+
+    monkeypatch.setattr(cover_module, "MAX_PIXELS", 10_000)
+    with pytest.raises(ExportError, match="too large to decode"):
+        cover_module.load_cover(_png(tmp_path / "c.png", (200, 200)))
