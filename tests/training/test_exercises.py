@@ -2,6 +2,7 @@
 recorded; kept prompts are recorded with their origin; cotrain's held-out split never sees them."""
 
 import doctest
+import itertools
 import hashlib
 
 import numpy as np
@@ -72,11 +73,11 @@ def fake_draft(outputs):
     """A stand-in for writer.draft.draft that replays scripted texts, k per request."""
     from writer.draft import Candidate
 
-    calls = []
+    calls, it = [], itertools.cycle(outputs)
 
     def draft(writer, prompts, cfg, instructions="", **kw):
         calls.append((list(prompts), cfg, instructions))
-        out, it = [], iter(outputs * 100)
+        out = []
         for p, prompt in enumerate(prompts):
             out.append([Candidate(p, c, prompt, next(it), 5, "stop", 1000 + c) for c in range(cfg.k)])
         return out
@@ -149,3 +150,25 @@ def test_bad_settings_and_seed_files(tmp_path, record, tiny_writer):
     with pytest.raises(ExerciseError, match="no prompts"):
         load_seed_file(tmp_path / "empty.txt")
     assert doctest.testmod(training.exercises).failed == 0
+
+
+def test_cli_invent_and_list(workspace, tiny_model_dir, tmp_path, monkeypatch, capsys):
+    import json
+    from types import SimpleNamespace
+
+    from ui.cli import main
+
+    draft, _ = fake_draft(SCRIPTED)
+    monkeypatch.setattr("writer.draft.draft", draft)
+    monkeypatch.setattr("critics.embed.get_embedder", lambda *a: SimpleNamespace(encode=bag_embed))
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("\n".join(SEEDS))
+    assert main(["--workspace", str(workspace), "prompts", "invent", "-n", "2", "--like", str(seeds),
+                 "--model", str(tiny_model_dir), "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 3 and lines[-1]["counts"]["kept"] == 2 and lines[-1]["counts"]["not_a_prompt"] >= 1
+    assert main(["--workspace", str(workspace), "prompts", "list", "--origin", "invented", "--json"]) == 0
+    listed = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in listed] == [x["prompt"] for x in lines[:2]]
+    assert main(["--workspace", str(workspace), "prompts", "invent", "--like", str(tmp_path / "none.txt")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -96,3 +96,14 @@ def test_replay_bad_input(record, tiny_model_dir, tmp_path):
         replay(record, target, source="nowhere")
     with pytest.raises(ReplayError, match="nothing to replay"):
         lessons(record, str(tiny_model_dir))
+
+
+def test_cli_replay_errors_speak_to_the_user(workspace, tmp_path, capsys):
+    from ui.cli import main
+
+    assert main(["--workspace", str(workspace), "replay", "--to", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "replay target" in err and "does not exist" in err and "Traceback" not in err
+    target = make_tiny_model(tmp_path / "gpt2", arch="gpt2")
+    assert main(["--workspace", str(workspace), "replay", "--to", str(target)]) == 2
+    assert "nothing to replay" in capsys.readouterr().err
