@@ -3,6 +3,7 @@
     scriptorium book new --title "The Lighthouse" --author "A. Keeper"
     scriptorium book import novel.md
     scriptorium book list --json
+    scriptorium book set "The Lighthouse" --legal-name "Ann Q. Keeper" --contact "12 Harbour Road" --contact "ann@example.com"
     scriptorium export "The Lighthouse" --format epub --out out/ [--cover cover.jpg] [--force]
 
 Light on purpose: argparse only at import; the exporters load inside the command.
@@ -53,6 +54,50 @@ def run_book_import(args) -> int:
     rec = open_record(args.workspace)
     book_id = import_markdown(rec, args.file, title=args.title, author=args.author)
     _print_book(_book_summary(rec, rec.get("books", book_id)), args.json)
+    return 0
+
+
+SETTING_FLAGS = {"legal_name": "name on the manuscript's title page, if not the byline",
+                 "surname": "surname for the manuscript's running header (default: last word of the name)",
+                 "keyword": "title keyword for the running header (default: first word that is not an article)",
+                 "cover": "cover image (JPEG or PNG) for EPUB exports",
+                 "publisher": "publisher for EPUB metadata (default: the author)",
+                 "identifier": "unique identifier for EPUB metadata, e.g. urn:isbn:9780000000000"}
+
+
+def run_book_set(args) -> int:
+    from pathlib import Path
+
+    from publish.book import check_language, clean_line
+    from record import open_record
+
+    rec = open_record(args.workspace)
+    book = rec.find_book(args.book)
+    fields = {}
+    for name in ("title", "author", "genre", "description"):
+        value = getattr(args, name)
+        if value is not None:
+            fields[name] = clean_line(value)
+    if args.language is not None:
+        fields["language"] = check_language(args.language)
+    if fields.get("title") == "":
+        from publish.book import ExportError
+
+        raise ExportError("a book needs a title; pass a non-empty --title")
+    settings = dict(book["settings"] or {})
+    for key in SETTING_FLAGS:
+        value = getattr(args, key)
+        if value is not None:
+            if key == "cover" and value:
+                value = str(Path(value).expanduser().resolve())
+            settings[key] = clean_line(value) if value else None
+    if args.contact is not None:
+        settings["contact"] = [clean_line(c) for c in args.contact if c.strip()]
+    settings = {k: v for k, v in settings.items() if v not in (None, [])}
+    book = rec.update_book(book["id"], settings=settings, **fields)
+    summary = _book_summary(rec, book)
+    summary["settings"] = settings
+    _print_book(summary, args.json)
     return 0
 
 
@@ -109,6 +154,19 @@ def register(sub) -> None:
     p.add_argument("--author", help="author (default: the front matter's)")
     p.add_argument("--json", action="store_true", help="print the new book as a JSON object")
     p.set_defaults(run=run_book_import)
+
+    p = bsub.add_parser("set", help="change a book's metadata and manuscript details",
+                        description="Change a book's metadata, and the details the exports use (title page contact "
+                                    "block, running header, cover). An empty value removes a setting.")
+    p.add_argument("book", help="the book's id or exact title")
+    for name in ("title", "author", "language", "genre", "description"):
+        p.add_argument(f"--{name}", help=f"new {name}")
+    for key, text in SETTING_FLAGS.items():
+        p.add_argument(f"--{key.replace('_', '-')}", dest=key, help=text)
+    p.add_argument("--contact", action="append", metavar="LINE",
+                   help="a line of the contact block (address, phone, email); repeat for each line")
+    p.add_argument("--json", action="store_true", help="print the book as a JSON object")
+    p.set_defaults(run=run_book_set)
 
     p = bsub.add_parser("list", help="list the books in the record")
     p.add_argument("--json", action="store_true", help="print one JSON object per book (JSONL)")

@@ -67,3 +67,29 @@ def test_cover_for_a_format_without_one_is_noted(workspace, tmp_path, capsys):
     code, _, err = run(capsys, "--workspace", ws, "export", "1", "-f", "md", "-o", str(tmp_path / "o.md"),
                        "--cover", "nothing.jpg")
     assert code == 0 and "note: --cover applies to EPUB only" in err
+
+
+def test_book_set_feeds_the_manuscript(workspace, tmp_path, capsys):
+    import docx
+
+    ws = str(workspace)
+    run(capsys, "--workspace", ws, "book", "new", "--title", "A Door", "--author", "A. K.")
+    (tmp_path / "c.md").write_text("# One\nText.\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--workspace", ws, "book", "set", "A Door", "--legal-name", "Ann Keeper",
+                       "--contact", "12 Harbour Road", "--contact", "ann@example.com", "--keyword", "Door",
+                       "--language", "en-GB", "--json")
+    book = json.loads(out)
+    assert code == 0 and book["language"] == "en-GB"
+    assert book["settings"] == {"legal_name": "Ann Keeper", "contact": ["12 Harbour Road", "ann@example.com"],
+                                "keyword": "Door"}
+    from record import open_record
+
+    rec = open_record(ws)
+    rec.add_chapter(1, "One", "Text.")
+    rec.close()
+    code, out, _ = run(capsys, "--workspace", ws, "export", "1", "-f", "manuscript", "-o", str(tmp_path) + "/")
+    d = docx.Document(out.strip())
+    assert [p.text for p in d.paragraphs[:3]] == ["Ann Keeper\tabout 100 words", "12 Harbour Road", "ann@example.com"]
+    assert d.sections[0].header.paragraphs[0].text.startswith("Keeper / Door / ")
+    code, _, err = run(capsys, "--workspace", ws, "book", "set", "1", "--title", " ")
+    assert code == 2 and "needs a title" in err
