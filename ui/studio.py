@@ -274,10 +274,10 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
 
         def default_weights() -> list[list[Any]]:
             try:
-                from critics.registry import names
-                return [[n, 1.0] for n in names()]
+                from critics.registry import CRITICS, DEFAULT_CRITICS
             except ImportError:
                 return [["", None]]
+            return [[n, 1.0 if n in DEFAULT_CRITICS else 0.0] for n in CRITICS]
 
         def budget_text(book_id, user) -> str:
             try:

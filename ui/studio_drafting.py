@@ -84,6 +84,7 @@ def stream_candidates(engine, session: str | None, user: str | None, book_id, it
     if mode != "chapter" and not (passage or "").strip():
         raise StudioError("select a passage in the chapter text first (drag over it), then rewrite or expand it")
     settings = book_settings(rec, book["id"], user)
+    panel = engine.panel(book, settings["weights"])
     yield {"texts": [""] * cfg.k, "message": f"Waiting for the writer (model queue: {engine.concurrency} at a time)..."}
     with engine.writer_slot() as (writer, round_id):
         if mode == "chapter":
@@ -106,13 +107,17 @@ def stream_candidates(engine, session: str | None, user: str | None, book_id, it
         ids = record_candidates(rec, writer, candidates, cfg, instructions, round_id,
                                 book_id=book["id"], chapter_id=chapter["id"])
         guards: list[str | None] = [None] * len(ids)
-        panel = engine.panel(settings["weights"], book.get("style_targets"))
         if panel is not None and candidates:
             from critics.panel import record_scores
 
-            outlines = [chapter.get("title", "")] * len(candidates)
-            results = panel.score([prompt] * len(candidates), [c.text for c in candidates], outlines)
-            record_scores(rec, ids, results)
+            yield {"texts": [c.text for c in candidates], "message": "Scoring the candidates with the critic panel..."}
+            item = rec.get("outline_items", int(item_id))
+            outline = f"{item['title']}: {item['summary']}".strip(": ")
+            # Judged against what the author asked for (the outline item, or the passage), not
+            # against the context scaffolding ("Write chapter 3 ...") around it.
+            asked = outline if mode == "chapter" else passage.strip()
+            results = panel.score([asked] * len(candidates), [c.text for c in candidates], [outline] * len(candidates))
+            record_scores(rec, ids, results, panel.version(rec))
             guards = [r.guard for r in results]
     stopped = any(c.finish_reason == "stopped" for c in candidates)
     scores = [scores_of(rec, i) for i in ids]

@@ -173,29 +173,23 @@ class StudioEngine:
 
     # ---- critics --------------------------------------------------------------------------
 
-    def panel(self, weights: dict[str, float] | None, style: dict | None = None):
-        """The critic panel for a book's weights and style, or None when critics are absent."""
+    def panel(self, book: dict, weights: dict[str, float] | None = None):
+        """The critic panel judging against the book's style targets with the book's critic
+        weights (critics with weight 0 are off), or None when the critics are not installed.
+        Built before drafting, so a bad weight is reported before any generation."""
         try:
             from critics.panel import Panel, PanelConfig
         except ImportError:
             return None
-        key = json.dumps([weights or {}, style or {}], sort_keys=True)
+        on = {c: float(w) for c, w in (weights or {}).items() if float(w) > 0}
+        learned = self.rec.one("SELECT MAX(id) AS v FROM learned_critics")["v"]
+        key = json.dumps([book.get("style_targets") or {}, on, learned], sort_keys=True)
         if key not in self._panels:
-            kwargs: dict[str, Any] = {}
-            if weights:
-                kwargs["weights"] = dict(weights)
-                kwargs["critics"] = [c for c, w in weights.items() if w > 0] or list(weights)
-            style = style or {}
-            fields = getattr(PanelConfig, "__dataclass_fields__", {})
-            if style.get("preset") and "style" in fields:
-                kwargs["style"] = style["preset"]
-            if style.get("targets") and "targets" in fields:
-                kwargs["targets"] = style["targets"]
-            try:
-                config = PanelConfig(**kwargs)
-            except TypeError:
-                config = PanelConfig()
-            self._panels[key] = Panel(config, reference=self._load())
+            overrides = {"critics": list(on), "weights": on} if on else {}
+            if weights and not on:
+                raise StudioError("every critic weight is 0; give at least one critic a positive weight")
+            config = PanelConfig.for_book(book, **overrides)
+            self._panels[key] = Panel(config, reference=self._load(), record=self.rec)
         return self._panels[key]
 
     # ---- running drafts -------------------------------------------------------------------

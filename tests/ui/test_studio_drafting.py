@@ -9,6 +9,7 @@ import pytest
 from tests.ui.conftest import SAMPLING
 from ui import studio_drafting as D
 from ui import studio_outline as O
+from record.errors import UserError
 from ui.studio_engine import StudioError
 
 
@@ -23,6 +24,25 @@ def test_candidates_stream_side_by_side_and_are_recorded(engine, book):
     assert {r["book_id"] for r in rows} == {book["id"]} and [r["candidate"] for r in rows] == [0, 1, 2]
     assert rows[0]["chapter_id"] == engine.rec.chapters(book["id"])[0]["id"]
     assert "s1" not in engine.streams  # the finished stream is forgotten
+    for draft_id, shown in zip(final["draft_ids"], final["scores"]):
+        recorded = engine.rec.scores(draft_id)
+        assert {"style", "lexical", "coherence", "relevance", "panel"} <= set(recorded)
+        assert shown["panel"][0] == recorded["panel"]["score"] and shown["style"][1]  # every critic gives a reason
+
+
+def test_critic_weights_of_the_book_choose_the_panel(engine, book):
+    from ui.studio_books import save_settings
+
+    save_settings(engine.rec, book["id"], None, weights={"style": 2.0, "lexical": 1.0, "coherence": 0.0})
+    final = list(D.stream_candidates(engine, None, None, book["id"], None, {**SAMPLING, "k": 2}))[-1]
+    assert set(final["scores"][0]) == {"style", "lexical", "panel"}
+    save_settings(engine.rec, book["id"], None, weights={"style": 0.0})
+    with pytest.raises(StudioError, match="every critic weight is 0"):
+        next(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))
+    save_settings(engine.rec, book["id"], None, weights={"stlye": 1.0})
+    with pytest.raises(UserError, match="no critic named 'stlye'"):
+        next(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))
+    assert len(engine.rec.query("SELECT id FROM drafts")) == 2  # refused before generating anything
 
 
 def test_stop_really_stops_generation(engine, book):
@@ -55,6 +75,9 @@ def test_pick_sets_the_chapter_and_records_pairs_against_each_other(engine, book
     pairs = engine.rec.pairs()
     assert sorted((p["chosen_id"], p["rejected_id"]) for p in pairs) == [(ids[1], ids[0]), (ids[1], ids[2])]
     assert {p["origin"] for p in pairs} == {"pick"} and all(p["pick_id"] for p in pairs)
+    totals = {i: engine.rec.scores(i)["panel"]["score"] for i in ids}
+    for p in pairs:  # the margin is the panel's opinion of the author's pick
+        assert p["margin"] == pytest.approx(totals[p["chosen_id"]] - totals[p["rejected_id"]])
     picks = engine.rec.query("SELECT * FROM picks")
     assert len(picks) == 2 and {p["author"] for p in picks} == {"A. Keeper"}
     with pytest.raises(StudioError, match="no candidate 5"):
