@@ -107,3 +107,35 @@ def test_signed_in_authors_see_only_their_own_books(serve):
     assert denied.value.code in (401, 403)
     with pytest.raises(Exception):
         Client(url, auth=("bob", "wrong"), verbose=False)
+
+
+def test_uploads_over_the_limit_are_refused(serve):
+    import httpx
+
+    url, _, _ = serve()
+    small = httpx.post(url + "gradio_api/upload", files={"files": ("ok.md", b"# Title\n\ntext\n")}, timeout=30)
+    assert small.status_code == 200
+    big = httpx.post(url + "gradio_api/upload", files={"files": ("big.md", b"x" * (5 * 1024 * 1024 + 10))}, timeout=60)
+    assert big.status_code == 413
+
+
+def test_the_stop_button_stops_the_sessions_draft(serve):
+    """Stop from the same browser session (gradio_client keeps one session hash) ends generation."""
+    import time
+
+    from gradio_client import Client
+
+    url, _, engine = serve()
+    client = Client(url, verbose=False)
+    book_id = client.predict("Stoppable", "", "en", "", "general", "", api_name="/create_book")[0]["value"]
+    job = client.submit(book_id, None, 2, 0.8, 0.95, 1.1, 0, 300, WEIGHTS, api_name="/draft")
+    for _ in range(600):  # bounded: until generation is under way
+        if engine.streams:
+            break
+        time.sleep(0.05)
+    assert engine.streams, "the draft never started"
+    assert client.predict(api_name="/on_stop").startswith("Stopping")
+    out = job.result(timeout=120)
+    assert out[-2].startswith("Stopped")
+    rows = engine.rec.query("SELECT finish_reason, tokens FROM drafts")
+    assert any(r["finish_reason"] == "stopped" for r in rows) and all(r["tokens"] < 300 for r in rows)
