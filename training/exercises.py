@@ -317,3 +317,18 @@ def invented_pair_share(rec, pair_ids: Sequence[int]) -> tuple[int, float]:
                   f"JOIN prompts pr ON pr.id = d.prompt_id WHERE pr.origin = 'invented' AND p.id IN ({marks})",
                   tuple(pair_ids))
     return int(row["n"]), int(row["n"]) / len(set(pair_ids))
+
+
+def top_up(rec, writer, train: list[str], n: int, train_ids: dict[str, int], round_id: int | None = None,
+           seed: int = 0, say: Callable[[str], None] | None = None, source: str = "cotrain") -> tuple[list[str], dict]:
+    """``cotrain --invent N``: the round's training pool plus up to ``n`` prompts the writer
+    invents in the spirit of ``train`` (recorded with split 'train', ids added to ``train_ids``).
+    Returns (the pool, what the invention did). Held-out prompts are never among them: the
+    filters drop any candidate that copies a prompt in the record."""
+    res = invent_prompts(rec, writer, n, seeds=train, cfg=InventConfig(seed=seed), source=source, round_id=round_id,
+                         split="train")
+    train_ids.update(zip(res.texts, res.prompt_ids))
+    if say:
+        say(res.summary())
+    return train + res.texts, {"prompts": len(res.texts), "prompt_ids": res.prompt_ids, "counts": res.counts,
+                               "candidates": res.candidates}

@@ -7,6 +7,7 @@ import hashlib
 
 import numpy as np
 import pytest
+from pathlib import Path
 
 import training.exercises
 from critics.wordlists import STOPWORDS
@@ -172,3 +173,47 @@ def test_cli_invent_and_list(workspace, tiny_model_dir, tmp_path, monkeypatch, c
     assert [r["text"] for r in listed] == [x["prompt"] for x in lines[:2]]
     assert main(["--workspace", str(workspace), "prompts", "invent", "--like", str(tmp_path / "none.txt")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cotrain_invent_tops_up_training_never_heldout(record, tiny_model_dir, monkeypatch):
+    from types import SimpleNamespace
+
+    from tests.training import fakes
+    from training.config import RoundConfig
+    from training.cotrain import CotrainConfig, cotrain
+    from training.exercises import INVENT_INSTRUCTIONS
+    from training.pairs import PairRules
+    from writer.draft import Candidate, DraftConfig
+
+    prompts = [f"Tale number {i} of the sea captain and her lantern." for i in range(5)]
+    invented = ["A sea captain trades her lantern for a tale that has no ending.",
+                "The lantern of the drowned captain tells a new tale every night at sea."]
+    inventions = itertools.cycle(invented + prompts + ["", "the the the the the the"])
+    stories = itertools.count()
+
+    def draft(writer, ps, cfg, instructions="", **kw):
+        if instructions == INVENT_INSTRUCTIONS:
+            return [[Candidate(p, c, q, next(inventions), 5, "stop", c) for c in range(cfg.k)] for p, q in enumerate(ps)]
+        return [[Candidate(p, c, q, f"The keeper {next(stories)} walked to the {c} sea and sang.", 8, "stop", c)
+                 for c in range(cfg.k)] for p, q in enumerate(ps)]
+
+    monkeypatch.setattr("writer.draft.draft", draft)
+    monkeypatch.setattr("critics.embed.get_embedder", lambda *a: SimpleNamespace(encode=bag_embed))
+    loop = CotrainConfig(rounds=1, heldout=2, invent=2, precision="fp32", train_precision="fp32")
+    [rid] = cotrain(record, prompts, loop, DraftConfig(k=3, max_new_tokens=8),
+                    RoundConfig(max_steps=1, lora_targets=["q_proj", "v_proj"]), PairRules(min_margin=0.01),
+                    model=str(tiny_model_dir), judges=fakes.judges())
+    m = record.get("rounds", rid)["metrics"]
+    inv = record.query("SELECT * FROM prompts WHERE origin = 'invented'")
+    assert sorted(r["text"] for r in inv) == sorted(invented) and {r["split"] for r in inv} == {"train"}
+    assert m["invented"]["prompts"] == 2 and m["invented"]["counts"]["duplicate"] >= 1
+    taught = record.round_pairs(rid)
+    from_invented = [p for p in taught if p["prompt"] in invented]
+    assert from_invented and m["invented"]["pairs"] == len(from_invented)
+    assert m["invented"]["share_of_pairs"] == pytest.approx(len(from_invented) / len(taught))
+    held = record.query("SELECT text FROM prompts WHERE split = 'heldout'")
+    assert len(held) == 2 and not {h["text"] for h in held} & set(invented)
+    eval_prompts = {record.get("drafts", i)["prompt"] for i in m["eval"]["draft_ids"]}
+    assert eval_prompts == {h["text"] for h in held}
+    report = (Path(record.path).parent / "reports" / "cotrain" / "report.md").read_text()
+    assert "from invented" in report
