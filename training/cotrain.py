@@ -41,6 +41,8 @@ class CotrainConfig:
     precision: str = field(default="fp32", metadata={"help": "weights for drafting and evaluating"})
     train_precision: str = field(default="4bit", metadata={"help": "base weights while training (4bit: nf4 QLoRA)"})
     guard_critic: str | None = field(default=None, metadata={"help": "critic left out of the training panel, used as a guard"})
+    invent: int = field(default=0, metadata={"help": "prompts the writer invents each round to top up the training pool "
+                                                     "(training.exercises; never held out)"})
     instructions: str = field(default="", metadata={"help": "system message for drafting"})
 
     def __post_init__(self):
@@ -50,6 +52,8 @@ class CotrainConfig:
             raise CotrainError(f"heldout must be >= 0 (a fraction or a count), got {self.heldout}")
         if self.eval_k < 1:
             raise CotrainError(f"eval_k must be >= 1, got {self.eval_k}")
+        if not isinstance(self.invent, int) or self.invent < 0:
+            raise CotrainError(f"invent must be a count >= 0, got {self.invent}")
         for name in ("precision", "train_precision"):
             if getattr(self, name) not in ("fp32", "bf16", "4bit"):
                 raise CotrainError(f"{name} must be fp32, bf16 or 4bit, got {getattr(self, name)!r}")
@@ -165,8 +169,15 @@ def cotrain(rec, prompts: list[str], loop: CotrainConfig, draft_cfg, round_cfg: 
                                           held_ids, writer)
         # fresh drafts every round: the seed moves with the round number
         cfg_r = replace(draft_cfg, seed=draft_cfg.seed + 1000 * (len(rec.rounds(model_id)) + 1))
-        say(f"round {r + 1}/{loop.rounds}: drafting {draft_cfg.k} x {len(train)} training prompts")
-        ids, _ = draft_and_score(rec, writer, judges, train, cfg_r, loop.instructions, current["id"] if current else None,
+        pool, invented = train, None
+        if loop.invent:
+            from training.exercises import top_up
+
+            say(f"round {r + 1}/{loop.rounds}: the writer invents up to {loop.invent} new prompts")
+            pool, invented = top_up(rec, writer, train, loop.invent, train_ids, current["id"] if current else None,
+                                    seed=cfg_r.seed, say=say)
+        say(f"round {r + 1}/{loop.rounds}: drafting {draft_cfg.k} x {len(pool)} training prompts")
+        ids, _ = draft_and_score(rec, writer, judges, pool, cfg_r, loop.instructions, current["id"] if current else None,
                                  train_ids)
         flat = [i for g in ids for i in g]
         pair_ids = pairs_from_drafts(rec, flat, rules)
@@ -181,6 +192,11 @@ def cotrain(rec, prompts: list[str], loop: CotrainConfig, draft_cfg, round_cfg: 
         done.append(rid)
         row = rec.get("rounds", rid)
         metrics = dict(row["metrics"])
+        if invented is not None:
+            from training.exercises import invented_pair_share
+
+            invented["pairs"], invented["share_of_pairs"] = invented_pair_share(rec, pair_ids)
+            metrics["invented"] = invented
         if heldout:
             writer, _ = writer_for(row["adapter_path"])
             say(f"round {r + 1}/{loop.rounds}: evaluating round {rid} on {len(heldout)} held-out prompts")
