@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 COLUMNS = [
-    ("round", "round"), ("parent", "parent"), ("pairs", "pairs"), ("steps", "DPO steps"),
+    ("round", "round"), ("parent", "parent"), ("pairs", "pairs"), ("invented_share", "from invented"), ("steps", "DPO steps"),
     ("loss", "loss"), ("reward", "panel reward"), ("win_rate_vs_previous", "win vs prev"),
     ("win_rate_vs_base", "win vs base"), ("mean_words", "mean words"), ("distinct2", "distinct-2"),
     ("guard_critic", "guard critic"), ("fluency_nll", "NLL/token (base)"), ("flag", "flag"),
@@ -29,6 +29,7 @@ def report_rows(rec, round_ids: list[int]) -> list[dict[str, Any]]:
         e = m.get("eval") or {}
         rows.append({
             "round": rid, "parent": r["parent_id"] or "base", "pairs": m.get("pairs"), "steps": m.get("steps"),
+            "invented_share": (m.get("invented") or {}).get("share_of_pairs"),
             "loss": m.get("loss_mean"), "reward": e.get("reward"), "base_reward": e.get("base_reward"),
             "win_rate_vs_previous": e.get("win_rate_vs_previous"), "win_rate_vs_base": e.get("win_rate_vs_base"),
             "mean_words": e.get("mean_words"), "distinct2": e.get("distinct2"), "guard_critic": e.get("guard_critic"),
