@@ -171,9 +171,9 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                                      lines=14, max_lines=60, interactive=True, elem_id="chapter-text")
             with gr.Row():
                 save_text_btn = gr.Button("Save text")
-                rewrite_btn = gr.Button("Rewrite selection")
-                expand_btn = gr.Button("Expand selection")
-                selection_info = gr.Textbox(label="Selection", interactive=False)
+                rewrite_btn = gr.Button("Rewrite selection", elem_id="rewrite")
+                expand_btn = gr.Button("Expand selection", elem_id="expand")
+                selection_info = gr.Textbox(label="Selection", interactive=False, elem_id="selection-info")
             draft_state = gr.State({})
             selection = gr.State(None)
 
