@@ -47,6 +47,18 @@ def writer_spec(args, rec, progress: bool = True):
                       round_id=round_id)
 
 
+def batch_panel_config(rec, critics: list[str] | None):
+    """(PanelConfig, panel version id or None): the named critics with the panel's own weights,
+    or, without --critics, the panel weighted by the record's current panel version."""
+    from critics.panel import PanelConfig
+    from critics.panel_versions import current_version, panel_config
+
+    if critics:
+        return PanelConfig(critics=list(critics)), None
+    version = current_version(rec)
+    return panel_config(rec), (version["id"] if version else None)
+
+
 def run_batch_command(args) -> int:
     import json
 
@@ -82,18 +94,20 @@ def run_batch_command(args) -> int:
     rec = open_record(args.workspace)
     try:
         spec = writer_spec(args, rec, progress=not args.quiet)
+        panel_cfg, panel_version = batch_panel_config(rec, cfg.critics)
         if use_ray:
             from batch.ray_backend import RayBackend, connect
 
-            backend = RayBackend(ray_opts, spec, draft_cfg.to_dict(), cfg.critics)
+            backend = RayBackend(ray_opts, spec, draft_cfg.to_dict(), panel_cfg)
             backend.started_ray = connect(ray_opts)  # fails fast (bounded) on an address that does not answer
         else:
             from batch.runner import LocalBackend
 
-            backend = LocalBackend(spec, draft_cfg.to_dict(), cfg.critics)
+            backend = LocalBackend(spec, draft_cfg.to_dict(), panel_cfg)
         from batch.runner import run_batch
 
-        summary = run_batch(rec, out, items, books, spec, draft_cfg.to_dict(), cfg, backend, source=source)
+        summary = run_batch(rec, out, items, books, spec, draft_cfg.to_dict(), cfg, backend, source=source,
+                            panel_config=panel_cfg, panel_version=panel_version)
     finally:
         rec.close()
     if args.json:

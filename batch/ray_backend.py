@@ -164,8 +164,8 @@ def worker_count(opts: RayOptions, cluster_cpus: float, cluster_gpus: float) -> 
 class RayBackend:
     """Dispatches tasks to a pool of ``ItemWorker`` actors; results come back as they finish."""
 
-    def __init__(self, opts: RayOptions, spec, draft_config: dict, critics: list[str] | None):
-        self.opts, self.spec, self.draft_config, self.critics = opts, spec, draft_config, critics
+    def __init__(self, opts: RayOptions, spec, draft_config: dict, panel_config=None):
+        self.opts, self.spec, self.draft_config, self.panel_config = opts, spec, draft_config, panel_config
         self.actors: list = []
         self.idle: list = []
         self.in_flight: dict = {}
@@ -186,7 +186,7 @@ class RayBackend:
         n = worker_count(self.opts, res.get("CPU", 0.0), res.get("GPU", 0.0))
         remote = ray.remote(num_cpus=self.opts.cpus_per_worker, num_gpus=self.opts.gpus_per_worker)(ItemWorker)
         threads = max(1, int(self.opts.cpus_per_worker))
-        self.actors = [remote.remote(self.spec, self.draft_config, self.critics, threads) for _ in range(n)]
+        self.actors = [remote.remote(self.spec, self.draft_config, self.panel_config, threads) for _ in range(n)]
         try:
             ray.get([a.ready.remote() for a in self.actors])  # surfaces a model that cannot load, once
         except ray.exceptions.RayActorError as e:

@@ -61,8 +61,8 @@ class LocalBackend:
 
     capacity = 1
 
-    def __init__(self, spec: WriterSpec, draft_config: dict, critics: list[str] | None, worker=None):
-        self.spec, self.draft_config, self.critics = spec, draft_config, critics
+    def __init__(self, spec: WriterSpec, draft_config: dict, panel_config=None, worker=None):
+        self.spec, self.draft_config, self.panel_config = spec, draft_config, panel_config
         self.worker = worker
         self.pending: collections.deque = collections.deque()
 
@@ -70,7 +70,7 @@ class LocalBackend:
         if self.worker is None:
             from batch.worker import ItemWorker
 
-            self.worker = ItemWorker(self.spec, self.draft_config, self.critics)
+            self.worker = ItemWorker(self.spec, self.draft_config, self.panel_config)
 
     def submit(self, task: Task) -> None:
         self.pending.append(task)
@@ -83,12 +83,15 @@ class LocalBackend:
 
 
 def identity(mode: str, items: list[Item], books: list[BookSpec], spec: WriterSpec, draft_config: dict,
-             cfg: BatchConfig) -> dict[str, Any]:
+             cfg: BatchConfig, panel_config=None) -> dict[str, Any]:
     """Everything that decides a batch's output (not where it is written, not the backend)."""
+    import dataclasses
+
+    panel = dataclasses.asdict(panel_config) if dataclasses.is_dataclass(panel_config) else panel_config
     return {
         "mode": mode, "items": [[i.key, i.prompt] for i in items], "books": [b.to_dict() for b in books],
         "draft": draft_config, "model": spec.model_id, "precision": spec.precision, "adapter": spec.adapter,
-        "critics": cfg.critics, "instructions": cfg.instructions, "title": cfg.title,
+        "panel": panel, "instructions": cfg.instructions, "title": cfg.title,
     }
 
 
@@ -106,15 +109,18 @@ def _book_dirs(out: Path, books: list[BookSpec]) -> list[Path]:
 
 
 def run_batch(rec, out: Path, items: list[Item], books: list[BookSpec], spec: WriterSpec, draft_config: dict,
-              cfg: BatchConfig, backend, source: str = "") -> BatchSummary:
-    """Run (or resume) a batch; see the module docstring. ``books`` is empty for a prompts batch."""
+              cfg: BatchConfig, backend, source: str = "", panel_config=None,
+              panel_version: int | None = None) -> BatchSummary:
+    """Run (or resume) a batch; see the module docstring. ``books`` is empty for a prompts batch;
+    ``panel_config`` is the panel the backend's workers score with (it is part of the run's key)
+    and ``panel_version`` the recorded panel version its weights come from, if any."""
     from critics.panel import best_of, record_scores
 
     wall = time.perf_counter()
     keep = 0.0  # bookkeeping seconds
     mode = "book" if books else "prompts"
     title = cfg.title or Path(source).stem or "Batch stories"
-    key = resume.run_key(identity(mode, items, books, spec, draft_config, cfg))
+    key = resume.run_key(identity(mode, items, books, spec, draft_config, cfg, panel_config))
     by_key = {i.key: i for i in items}
     book_dirs = _book_dirs(out, books)
 
@@ -196,7 +202,7 @@ def run_batch(rec, out: Path, items: list[Item], books: list[BookSpec], spec: Wr
                          chapter_id=chapter_id, prompt_id=prompt_id)
                     for c in result.candidates]
             ids = rec.add_drafts(rows)
-            record_scores(rec, ids, result.scores)
+            record_scores(rec, ids, result.scores, panel_version=panel_version)
             return {"draft_ids": ids, "best": best, "best_draft_id": ids[best], "chapter_id": chapter_id,
                     "total": float(result.scores[best].total), "tokens": result.tokens,
                     "context_cut": result.context.get("cut", [])}

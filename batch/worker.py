@@ -1,6 +1,6 @@
 """The batch worker: loads the writer and the critic panel once, then turns tasks into results.
 
-    worker = ItemWorker(WriterSpec(model_dir=..., model_id=...), draft_cfg, critics=None)
+    worker = ItemWorker(WriterSpec(model_dir=..., model_id=...), draft_cfg, panel_config=None)
     result = worker.work(Task(key="line3", prompt="A cat finds a map."))
 
 Each task is drafted K times and every candidate is scored by the panel. The worker writes
@@ -74,9 +74,10 @@ def chapter_instructions(premise: str, instructions: str = "") -> str:
 class ItemWorker:
     """Holds one loaded writer and panel; ``work`` drafts, scores and returns one task."""
 
-    def __init__(self, spec: WriterSpec, draft_config: dict, critics: list[str] | None = None, threads: int | None = None,
+    def __init__(self, spec: WriterSpec, draft_config: dict, panel_config=None, threads: int | None = None,
                  writer=None, panel=None):
-        """Load the writer and the panel (``writer`` and ``panel`` may be given already loaded)."""
+        """Load the writer and the panel (a ``critics.panel.PanelConfig``; None: the default panel).
+        ``writer`` and ``panel`` may be given already loaded."""
         from writer.draft import DraftConfig
         from writer.models import load_writer
 
@@ -90,9 +91,9 @@ class ItemWorker:
                                             device=spec.device, progress=False)
         self.writer.model_id = spec.model_id  # the built-in model keeps its "builtin:" id on every worker
         if panel is None:
-            from critics.panel import Panel, PanelConfig
+            from critics.panel import Panel
 
-            panel = Panel(PanelConfig(critics=list(critics)) if critics else None, reference=self.writer)
+            panel = Panel(panel_config, reference=self.writer)
         self.panel = panel
 
     def ready(self) -> str:
