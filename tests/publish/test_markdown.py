@@ -91,3 +91,20 @@ def test_imported_book_can_be_continued(record, tmp_path):
     assert ms.title == "novel" and ms.author == "A. Keeper"
     assert [c.title for c in ms.chapters] == ["One", "Two", "Three"]
     assert ms.chapters[0].blocks == ["The keeper woke."] and SCENE_BREAK not in ms.chapters[1].blocks
+
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40)
+
+
+@given(st.lists(st.tuples(_text, st.lists(_text, max_size=4)), min_size=1, max_size=4))
+def test_any_book_survives_markdown(chapters):
+    from publish.book import clean_line, manuscript_from_rows
+    from publish.markdown import to_markdown
+
+    rows = [{"title": t, "text": "\n\n".join(ps)} for t, ps in chapters]
+    ms = manuscript_from_rows({"id": 1, "title": "T", "author": "A", "created_at": 0}, rows)
+    parsed = parse_markdown(to_markdown(ms))
+    from publish.book import split_blocks
+
+    assert [clean_line(t) for t, _ in parsed.chapters] == [c.title for c in ms.chapters]
+    assert [split_blocks(text) for _, text in parsed.chapters] == [c.blocks for c in ms.chapters]
