@@ -37,16 +37,12 @@ def _styles(fonts):
     return {
         "body": body,
         "first": ParagraphStyle("first", parent=body, firstLineIndent=0),
-        "body_cjk": ParagraphStyle("body_cjk", parent=body, wordWrap="CJK"),
-        "first_cjk": ParagraphStyle("first_cjk", parent=body, firstLineIndent=0, wordWrap="CJK"),
         "scene": ParagraphStyle("scene", parent=body, alignment=TA_CENTER, firstLineIndent=0, spaceBefore=8,
                                 spaceAfter=8),
         "chapter": ParagraphStyle("chapter", parent=body, fontName=fonts.bold, fontSize=17, leading=22,
-                                  alignment=TA_CENTER, firstLineIndent=0, spaceBefore=72, spaceAfter=30,
-                                  wordWrap="CJK"),
+                                  alignment=TA_CENTER, firstLineIndent=0, spaceBefore=72, spaceAfter=30),
         "title": ParagraphStyle("title", parent=body, fontName=fonts.bold, fontSize=26, leading=32,
-                                alignment=TA_CENTER, firstLineIndent=0, spaceBefore=150, spaceAfter=28,
-                                wordWrap="CJK"),
+                                alignment=TA_CENTER, firstLineIndent=0, spaceBefore=150, spaceAfter=28),
         "author": ParagraphStyle("author", parent=body, fontSize=15, leading=20, alignment=TA_CENTER,
                                  firstLineIndent=0, spaceAfter=40),
         "description": ParagraphStyle("description", parent=body, fontName=fonts.italic, alignment=TA_CENTER,
@@ -120,6 +116,7 @@ def rtl_paragraph(text: str, style, fonts, default_base: str = "L") -> list:
 
 def write_pdf(ms: Manuscript, path: str | Path) -> Path:
     """Write ``ms`` as a PDF at ``path`` (the caller makes the write atomic)."""
+    from reportlab.lib.styles import ParagraphStyle
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
     check_pdf_text(ms)
@@ -134,7 +131,9 @@ def write_pdf(ms: Manuscript, path: str | Path) -> Path:
     def para(text: str, style: str) -> list:
         if rtl.has_rtl(text):
             return rtl_paragraph(text, styles[style], fonts, default_base)
-        if style in ("body", "first") and CJK_RE.search(text):
+        if CJK_RE.search(text):  # break lines between any two CJK characters (not mid-word in Latin text)
+            if style + "_cjk" not in styles:
+                styles[style + "_cjk"] = ParagraphStyle(style + "_cjk", parent=styles[style], wordWrap="CJK")
             style += "_cjk"
         return [Paragraph(fonts.markup(text), styles[style])]
 

@@ -141,3 +141,12 @@ def test_no_dejavu_falls_back_to_a_builtin_font(record, tmp_path, monkeypatch, f
     with pytest.warns(FontNote, match="fonts-dejavu-core"):
         path = export_book(record, book_id, "pdf", tmp_path)
     assert_chapters_in_order(pdf_text(path), chapter_words(record, book_id))
+
+
+def test_long_latin_heading_wraps_between_words(record, tmp_path):
+    title = "Extraordinarily Magnificent Lighthouse Adventures Continue Unabated Tonight Forevermore"
+    book_id = make_book(record, title=title, chapters=[(title, "Short text.")])
+    text = pdf_text(export_book(record, book_id, "pdf", tmp_path))
+    heading_lines = [line for line in text.splitlines() if line.strip() and set(line.split()) <= set(title.split())]
+    assert len(heading_lines) >= 4  # wrapped over lines on the title page and the chapter page...
+    assert " ".join(heading_lines).split() == title.split() * 2  # ...and only between words
