@@ -4,8 +4,8 @@ character so that text in any script the fonts cover is drawn (and selectable), 
     fonts = pdf_fonts()                      # registers them with reportlab once
     markup = fonts.markup("Tea 茶 & <cake>")  # escaped Paragraph markup with <font> runs
 
-The chain is DejaVu Serif (Latin, Greek, Cyrillic, Hebrew, Arabic letters, many symbols), then
-DejaVu Sans, then WenQuanYi Micro Hei (Chinese, Japanese, Korean). The Debian packages
+The chain is DejaVu Serif (Latin, Greek, Cyrillic), then DejaVu Sans (also Hebrew, Arabic and
+many symbols), then WenQuanYi Micro Hei (Chinese, Japanese, Korean). The Debian packages
 ``fonts-dejavu-core`` and ``fonts-wqy-microhei`` provide them; matplotlib's own copy of DejaVu
 is the fallback. A missing font is a ``FontNote`` warning naming the package to install, and
 the PDF is still written with what is there. Characters beyond U+FFFF (emoji, historic scripts)
