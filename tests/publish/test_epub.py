@@ -75,6 +75,13 @@ def test_words_and_metadata_round_trip(record, tmp_path):
     assert len(scene) == 1 and "text-align: center" in z.read("EPUB/style/book.css").decode()
     assert "text-indent" in z.read("EPUB/style/book.css").decode()
     assert chapters[0][2].get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    # ebooklib reads it back too: the spine holds the chapters in order.
+    from ebooklib import epub
+
+    book = epub.read_epub(str(path))
+    assert book.get_metadata("DC", "title")[0][0] == "The Lighthouse"
+    assert [book.get_item_with_id(i).file_name for i, _ in book.spine][-3:] == [
+        "chapter001.xhtml", "chapter002.xhtml", "chapter003.xhtml"]
 
 
 def test_bad_input_is_escaped_never_interpreted(record, tmp_path):
