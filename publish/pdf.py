@@ -26,6 +26,32 @@ from publish.fonts import CJK_RE, note_missing, pdf_fonts
 PAGE_SIZE = (6 * 72, 9 * 72)
 MARGINS = dict(leftMargin=54, rightMargin=54, topMargin=60, bottomMargin=60)
 TEXT_WIDTH = PAGE_SIZE[0] - MARGINS["leftMargin"] - MARGINS["rightMargin"]
+LONG_PARAGRAPH_WORDS = 1500  # longer paragraphs are set in pieces: see split_long
+
+
+def split_long(text: str, limit: int = LONG_PARAGRAPH_WORDS) -> list[str]:
+    """Cut a very long paragraph into pieces of at most about ``limit`` words, at sentence ends
+    where there are any. reportlab re-wraps the rest of a paragraph at every page break, so a
+    50,000-word paragraph (a model that never wrote a newline) would take minutes; pieces keep
+    it linear. A piece ends with a short line, which only such paragraphs show.
+
+    >>> split_long("a b. c d. e f", limit=3)
+    ['a b.', 'c d.', 'e f']
+    """
+    words = text.split(" ")
+    if len(words) <= limit:
+        return [text]
+    pieces, start = [], 0
+    while len(words) - start > limit:
+        end = start + limit
+        for i in range(end, start + limit // 2, -1):  # back to the last sentence end, if near
+            if words[i - 1].endswith((".", "!", "?", "。", "”", '"')):
+                end = i
+                break
+        pieces.append(" ".join(words[start:end]))
+        start = end
+    pieces.append(" ".join(words[start:]))
+    return pieces
 
 
 def _styles(fonts):
@@ -151,7 +177,8 @@ def write_pdf(ms: Manuscript, path: str | Path) -> Path:
                 story.append(Paragraph("* * *", styles["scene"]))
                 after_break = True
             else:
-                story += para(block, "first" if after_break else "body")
+                for n, piece in enumerate(split_long(block)):
+                    story += para(piece, "first" if after_break or n else "body")
                 after_break = False
 
     def page_number(canvas, doc):

@@ -150,3 +150,19 @@ def test_long_latin_heading_wraps_between_words(record, tmp_path):
     heading_lines = [line for line in text.splitlines() if line.strip() and set(line.split()) <= set(title.split())]
     assert len(heading_lines) >= 4  # wrapped over lines on the title page and the chapter page...
     assert " ".join(heading_lines).split() == title.split() * 2  # ...and only between words
+
+
+def test_a_paragraph_with_no_line_breaks_at_all(record, tmp_path):
+    """A model that never wrote a newline: 12,000 words in one paragraph, set in pieces."""
+    import random
+
+    from publish.pdf import split_long
+
+    rng = random.Random(1)
+    ws = [rng.choice(["sea", "light", "keeper", "door.", "night", "wind"]) for _ in range(12_000)]
+    pieces = split_long(" ".join(ws))
+    assert len(pieces) > 1 and " ".join(pieces).split() == ws
+    book_id = make_book(record, chapters=[("One", " ".join(ws))])
+    text = pdf_text(export_book(record, book_id, "pdf", tmp_path))
+    body = [w for w in words(text) if not w.isdigit()]
+    assert body[body.index("One") + 1:] == ws
