@@ -3,7 +3,7 @@
     scriptorium book new --title "The Lighthouse" --author "A. Keeper"
     scriptorium book import novel.md
     scriptorium book list --json
-    scriptorium book set "The Lighthouse" --legal-name "Ann Q. Keeper" --contact "12 Harbour Road" --contact "ann@example.com"
+    scriptorium book set "The Lighthouse" --legal-name "Ann Q. Keeper" --contact "12 Harbour Road"
     scriptorium export "The Lighthouse" --format epub --out out/ [--cover cover.jpg] [--force]
 
 Light on purpose: argparse only at import; the exporters load inside the command.
@@ -150,7 +150,8 @@ def register(sub) -> None:
                         description="Import a Markdown file: chapters start at '#' or '##' headings; YAML front "
                                     "matter (title, author, language, description) is read if present.")
     p.add_argument("file", help="the Markdown (.md) file")
-    p.add_argument("--title", help="title (default: the front matter's, else the single '#' heading, else the file name)")
+    p.add_argument("--title",
+                   help="title (default: the front matter's, else the single '#' heading, else the file name)")
     p.add_argument("--author", help="author (default: the front matter's)")
     p.add_argument("--json", action="store_true", help="print the new book as a JSON object")
     p.set_defaults(run=run_book_import)
@@ -179,7 +180,8 @@ def register(sub) -> None:
     p.add_argument("--format", "-f", choices=FORMAT_CHOICES, required=True,
                    help="epub (ebook stores), docx (ebook-store Word layout), manuscript (standard manuscript "
                         "format for submissions), pdf, md")
-    p.add_argument("--out", "-o", help="output file or folder (default: the current folder, file named after the title)")
+    p.add_argument("--out", "-o",
+                   help="output file or folder (default: the current folder, file named after the title)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--cover", help="cover image, JPEG or PNG (EPUB; default: the book's settings 'cover')")
     p.set_defaults(run=run_export)

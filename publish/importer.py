@@ -150,7 +150,8 @@ def import_markdown(rec, path: str | Path, title: str | None = None, author: str
                            "Markdown and try again") from e
     book = parse_markdown(text, fallback_title=path.stem.replace("_", " "))
     if not book.chapters:
-        raise ManuscriptImportError(f"{path} has no text to import; expected Markdown with '#' or '##' chapter headings")
+        raise ManuscriptImportError(f"{path} has no text to import; expected Markdown with '#' or '##' "
+                                    "chapter headings")
     with rec.transaction():
         row = rec.add_book(title=title or book.title, author=author if author is not None else book.author,
                            language=book.language, description=book.description, genre=book.genre)

@@ -17,6 +17,7 @@ from tests.publish.books import chapter_words, make_book, words
                                        ("manuscript", "The_Lighthouse-manuscript.docx"),
                                        ("pdf", "The_Lighthouse.pdf"), ("md", "The_Lighthouse.md")])
 def test_every_format_to_a_folder_then_refuses_to_overwrite(record, tmp_path, fmt, name):
+    assert fmt in FORMATS
     book_id = make_book(record)
     out = tmp_path / "out"
     out.mkdir()

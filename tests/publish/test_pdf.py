@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
 
 
 def pdf_text(path, page=None):
-    args = ["pdftotext", "-raw", "-enc", "UTF-8"] + (["-f", str(page), "-l", str(page)] if page else []) + [str(path), "-"]
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    args = ["pdftotext", "-raw", "-enc", "UTF-8", *pages, str(path), "-"]
     return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 
