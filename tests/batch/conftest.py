@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 # Critics that need no model: the batch tests are about the batch, not about judging.
-FAST_CRITICS = "length,readability"
+FAST_CRITICS = "style,lexical"
 
 
 @pytest.fixture(scope="session")
