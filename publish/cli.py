@@ -60,7 +60,7 @@ def run_book_import(args) -> int:
 SETTING_FLAGS = {"legal_name": "name on the manuscript's title page, if not the byline",
                  "surname": "surname for the manuscript's running header (default: last word of the name)",
                  "keyword": "title keyword for the running header (default: first word that is not an article)",
-                 "cover": "cover image (JPEG or PNG) for EPUB exports",
+                 "cover": "cover image (JPEG or PNG) for EPUB and PDF exports",
                  "publisher": "publisher for EPUB metadata (default: the author)",
                  "identifier": "unique identifier for EPUB metadata, e.g. urn:isbn:9780000000000"}
 
@@ -183,5 +183,5 @@ def register(sub) -> None:
     p.add_argument("--out", "-o",
                    help="output file or folder (default: the current folder, file named after the title)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    p.add_argument("--cover", help="cover image, JPEG or PNG (EPUB; default: the book's settings 'cover')")
+    p.add_argument("--cover", help="cover image, JPEG or PNG (EPUB and PDF; default: the book's settings 'cover')")
     p.set_defaults(run=run_export)

@@ -32,7 +32,7 @@ def default_suffix(fmt: str) -> str:
 def export_book(rec, book_id, fmt: str, out_path=None, force: bool = False, cover=None) -> Path:
     """Write book ``book_id`` (id or exact title) in format ``fmt``; returns the path written.
 
-    ``cover`` (a JPEG or PNG path; EPUB only) defaults to the book's ``settings["cover"]``.
+    ``cover`` (a JPEG or PNG path, for EPUB and PDF) defaults to the book's ``settings["cover"]``.
     """
     import importlib
 
@@ -44,11 +44,12 @@ def export_book(rec, book_id, fmt: str, out_path=None, force: bool = False, cove
     target = FORMATS[fmt][1]
     path = output_path(out_path, ms.title, default_suffix(fmt))
     extra = {}
-    if cover and fmt != "epub":
+    if cover and fmt not in ("epub", "pdf"):
         import warnings
 
-        warnings.warn(ExportNote(f"--cover applies to EPUB only; the {fmt} export has no cover"), stacklevel=2)
-    if fmt == "epub":
+        warnings.warn(ExportNote(f"--cover applies to EPUB and PDF only; the {fmt} export has no cover"),
+                      stacklevel=2)
+    if fmt in ("epub", "pdf"):
         cover = cover or ms.settings.get("cover")
         if cover:
             from publish.cover import load_cover

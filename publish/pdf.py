@@ -2,7 +2,7 @@
 
     write_pdf(manuscript, "book.pdf")
 
-A title page, then each chapter on a new page with its title, justified paragraphs with
+An optional cover page, a title page, then each chapter on a new page with its title, justified paragraphs with
 first-line indents, centred scene breaks, page numbers at the foot of every page after the
 title page, and a PDF outline (bookmarks) with one entry per chapter. Fonts are embedded
 TrueType (see publish/fonts.py), chosen per character, so the text is selectable and
@@ -17,10 +17,12 @@ the ``python-bidi`` and ``arabic-reshaper`` packages such a book stops with a me
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from publish import rtl
 from publish.book import SCENE_BREAK, ExportError, Manuscript
+from publish.cover import Cover
 from publish.fonts import CJK_RE, note_missing, pdf_fonts
 
 PAGE_SIZE = (6 * 72, 9 * 72)
@@ -140,10 +142,11 @@ def rtl_paragraph(text: str, style, fonts, default_base: str = "L") -> list:
             for i, line in enumerate(lines)]
 
 
-def write_pdf(ms: Manuscript, path: str | Path) -> Path:
-    """Write ``ms`` as a PDF at ``path`` (the caller makes the write atomic)."""
+def write_pdf(ms: Manuscript, path: str | Path, cover: Cover | None = None) -> Path:
+    """Write ``ms`` as a PDF at ``path`` (the caller makes the write atomic), with ``cover``
+    on a page of its own before the title page."""
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
+    from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate
 
     check_pdf_text(ms)
     fonts = pdf_fonts()
@@ -163,7 +166,13 @@ def write_pdf(ms: Manuscript, path: str | Path) -> Path:
             style += "_cjk"
         return [Paragraph(fonts.markup(text), styles[style])]
 
-    story = [*para(ms.title, "title"), *para(ms.author, "author")]
+    story = []
+    if cover is not None:
+        frame_height = PAGE_SIZE[1] - MARGINS["topMargin"] - MARGINS["bottomMargin"] - 12
+        scale = min(TEXT_WIDTH / cover.width, frame_height / cover.height)
+        story += [Image(io.BytesIO(cover.data), cover.width * scale, cover.height * scale), PageBreak()]
+    unnumbered = 2 if cover is not None else 1  # the cover and title pages carry no number
+    story += [*para(ms.title, "title"), *para(ms.author, "author")]
     if ms.description:
         story += para(ms.description, "description")
     for i, chapter in enumerate(ms.chapters):
@@ -182,6 +191,8 @@ def write_pdf(ms: Manuscript, path: str | Path) -> Path:
                 after_break = False
 
     def page_number(canvas, doc):
+        if doc.page <= unnumbered:
+            return
         canvas.saveState()
         canvas.setFont(fonts.regular, 9)
         canvas.drawCentredString(PAGE_SIZE[0] / 2, 30, str(doc.page))

@@ -66,7 +66,7 @@ def test_cover_for_a_format_without_one_is_noted(workspace, tmp_path, capsys):
     run(capsys, "--workspace", ws, "book", "import", str(md))
     code, _, err = run(capsys, "--workspace", ws, "export", "1", "-f", "md", "-o", str(tmp_path / "o.md"),
                        "--cover", "nothing.jpg")
-    assert code == 0 and "note: --cover applies to EPUB only" in err
+    assert code == 0 and "note: --cover applies to EPUB and PDF only" in err
 
 
 def test_book_set_feeds_the_manuscript(workspace, tmp_path, capsys):

@@ -169,3 +169,18 @@ def test_a_paragraph_with_no_line_breaks_at_all(record, tmp_path):
     text = pdf_text(export_book(record, book_id, "pdf", tmp_path))
     body = [w for w in words(text) if not w.isdigit()]
     assert body[body.index("One") + 1:] == ws
+
+
+def test_cover_page(record, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (1600, 2560), (30, 60, 90)).save(tmp_path / "cover.jpg")
+    book_id = make_book(record)
+    path = export_book(record, book_id, "pdf", tmp_path / "c.pdf", cover=tmp_path / "cover.jpg")
+    assert int(pdf_info(path)["Pages"]) == 5
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = images.splitlines()[2:]
+    assert len(rows) == 1 and rows[0].split()[0] == "1"  # one image, on page 1
+    assert pdf_text(path, 1).strip() == "" and "The Lighthouse" in pdf_text(path, 2)
+    assert not re.search(r"^\d+$", pdf_text(path, 2), re.M)  # the title page carries no number
+    assert re.search(r"^3$", pdf_text(path, 3), re.M)
