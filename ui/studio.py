@@ -301,13 +301,13 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return {book_dd: gr.update(choices=choices, value=value), whoami: user or "(no sign-in: local studio)",
                     fb_author: user or "", **book_outputs(value, user)}
 
-        app.load(on_load, None, [book_dd, whoami, fb_author, *book_view])
+        app.load(on_load, None, [book_dd, whoami, fb_author, *book_view], api_name="load")
 
         @friendly
         def on_book(book_id, request: gr.Request):
             return book_outputs(book_id, _user(engine, request))
 
-        book_dd.input(on_book, book_dd, book_view)
+        book_dd.input(on_book, book_dd, book_view, api_name="open_book")
 
         def refreshed(user, book_id, message) -> dict:
             return {book_dd: gr.update(choices=books_h.book_choices(rec, user), value=book_id), status: message,
@@ -329,7 +329,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return refreshed(user, book["id"], f"Saved \"{book['title']}\".")
 
         save_book_btn.click(on_save_book, [book_dd, title, author, language, genre, preset, custom],
-                            [book_dd, status, *book_view])
+                            [book_dd, status, *book_view], api_name="save_book")
 
         @friendly
         def on_delete(book_id, typed, request: gr.Request):
@@ -339,7 +339,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             value = choices[-1][1] if choices else None
             return {**refreshed(user, value, f"Deleted \"{gone}\"."), confirm: ""}
 
-        delete_btn.click(on_delete, [book_dd, confirm], [book_dd, status, confirm, *book_view])
+        delete_btn.click(on_delete, [book_dd, confirm], [book_dd, status, confirm, *book_view], api_name="delete_book")
 
         @friendly
         def on_import(path, request: gr.Request):
@@ -361,7 +361,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return {**bible_view(book_id, user, f"Added {kd} \"{nm.strip()}\"."), name: "", entry_text: ""}
 
         add_entry_btn.click(on_add_entry, [book_dd, kind, name, entry_text, active],
-                            [bible_df, bible_budget, status, name, entry_text])
+                            [bible_df, bible_budget, status, name, entry_text], api_name="add_entry")
 
         @friendly
         def on_update_entry(book_id, eid, kd, nm, tx, act, request: gr.Request):
@@ -403,7 +403,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             new = outline_h.add_item(rec, user, book_id, t, s)
             return outline_view(book_id, user, f"Added chapter \"{t.strip()}\".", new)
 
-        add_item_btn.click(on_add_item, [book_dd, item_title, item_summary], outline_view_out)
+        add_item_btn.click(on_add_item, [book_dd, item_title, item_summary], outline_view_out, api_name="add_item")
 
         @friendly
         def on_update_item(book_id, iid, t, s, request: gr.Request):
@@ -421,8 +421,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 return outline_view(book_id, user, "Moved.", int(iid))
             return on_move
 
-        up_btn.click(mover(-1), [book_dd, item_id], outline_view_out)
-        down_btn.click(mover(1), [book_dd, item_id], outline_view_out)
+        up_btn.click(mover(-1), [book_dd, item_id], outline_view_out, api_name="move_up")
+        down_btn.click(mover(1), [book_dd, item_id], outline_view_out, api_name="move_down")
 
         @friendly
         def on_delete_item(book_id, iid, request: gr.Request):
@@ -447,7 +447,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return outline_view(book_id, user, f"The writer proposed {len(items)} chapters; edit them freely.")
 
         gen_outline_btn.click(on_gen_outline, [book_dd, premise, n_chapters, replace, seed], outline_view_out,
-                              concurrency_id=MODEL_QUEUE, concurrency_limit=engine.concurrency)
+                              concurrency_id=MODEL_QUEUE, concurrency_limit=engine.concurrency, api_name="generate_outline")
 
         # drafting
         def sampling_of(kv, tv, pv, rv, sv, mv) -> dict:
@@ -511,13 +511,13 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
 
         for btn, mode in ((rewrite_btn, "rewrite"), (expand_btn, "expand")):
             btn.click(passage_drafter(mode), [*draft_inputs, selection, chapter_box], draft_outputs,
-                      concurrency_id=MODEL_QUEUE, concurrency_limit=engine.concurrency)
+                      concurrency_id=MODEL_QUEUE, concurrency_limit=engine.concurrency, api_name=mode)
 
         def on_stop(request: gr.Request):
             stopped = engine.stop(request.session_hash)
             return "Stopping: the candidates so far are kept." if stopped else "Nothing is drafting."
 
-        stop_btn.click(on_stop, None, status, queue=False)
+        stop_btn.click(on_stop, None, status, queue=False, api_name="stop")
 
         def on_select_text(text, evt: gr.SelectData):
             idx = evt.index if isinstance(evt.index, (list, tuple)) else None
@@ -542,13 +542,14 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return on_pick
 
         for i, pb in enumerate(pick_btns):
-            pb.click(picker(i), [book_dd, draft_state, chapter_box], [chapter_box, status, selection, selection_info])
+            pb.click(picker(i), [book_dd, draft_state, chapter_box], [chapter_box, status, selection, selection_info],
+                     api_name=f"pick_{i + 1}")
 
         @friendly
         def on_save_text(book_id, item, text, request: gr.Request):
             return draft_h.save_text(engine, _user(engine, request), book_id, item, text)
 
-        save_text_btn.click(on_save_text, [book_dd, chapter_dd, chapter_box], status)
+        save_text_btn.click(on_save_text, [book_dd, chapter_dd, chapter_box], status, api_name="save_text")
 
         @friendly
         def on_chapter(book_id, item, request: gr.Request):
@@ -567,27 +568,27 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                     round_dd: gr.update(choices=choices), pending_df: class_h.pending_rows(rec, user)}
 
         class_out = [rounds_df, metrics_plot, round_dd, pending_df]
-        class_refresh.click(on_class_refresh, None, class_out)
+        class_refresh.click(on_class_refresh, None, class_out, api_name="classroom")
 
         @friendly
         def on_round(rid):
             return class_h.round_pair_rows(rec, None if rid in (None, "base") else rid)
 
-        round_dd.input(on_round, round_dd, round_pairs_df)
+        round_dd.input(on_round, round_dd, round_pairs_df, api_name="round_pairs")
 
         @friendly
         def on_make_current(rid, request: gr.Request):
             message = class_h.make_current(engine, rid)
             return {**on_class_refresh(request), status: message}
 
-        make_current_btn.click(on_make_current, round_dd, [*class_out, status])
+        make_current_btn.click(on_make_current, round_dd, [*class_out, status], api_name="make_current")
 
         @friendly
         def on_before_after(rid, pr, sd):
             return class_h.before_after(engine, rid, pr, int(sd or 0))
 
         ba_btn.click(on_before_after, [round_dd, ba_prompt, ba_seed], [before_box, after_box, ba_label],
-                     concurrency_id=MODEL_QUEUE, concurrency_limit=engine.concurrency)
+                     concurrency_id=MODEL_QUEUE, concurrency_limit=engine.concurrency, api_name="before_after")
 
         def vetoer(flag):
             @friendly
@@ -597,8 +598,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 return class_h.pending_rows(rec, user), message
             return on_veto
 
-        veto_btn.click(vetoer(True), [veto_id, veto_reason], [pending_df, status])
-        unveto_btn.click(vetoer(False), [veto_id, veto_reason], [pending_df, status])
+        veto_btn.click(vetoer(True), [veto_id, veto_reason], [pending_df, status], api_name="veto")
+        unveto_btn.click(vetoer(False), [veto_id, veto_reason], [pending_df, status], api_name="lift_veto")
 
         # training
         @friendly
@@ -608,7 +609,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return (f"Training a round on {len(job.pair_ids)} pairs in the background...", gr.Timer(active=True),
                     progress_html(0, 1, "starting"))
 
-        train_btn.click(on_train, [book_dd, use_critic, max_steps, lr, beta], [train_msg, timer, train_progress])
+        train_btn.click(on_train, [book_dd, use_critic, max_steps, lr, beta], [train_msg, timer, train_progress],
+                        api_name="train")
 
         def on_tick(book_id):
             job = engine.jobs.get(int(book_id)) if book_id not in (None, "") else None
@@ -625,7 +627,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return (progress_html(snap["step"], snap["total"], "training: step"), plot,
                     f"Training on {snap['pairs']} pairs: step {snap['step']} of {snap['total'] or '?'}", gr.skip())
 
-        timer.tick(on_tick, book_dd, [train_progress, train_plot, train_msg, timer])
+        timer.tick(on_tick, book_dd, [train_progress, train_plot, train_msg, timer], api_name="train_progress")
 
         # export
         @friendly
@@ -633,7 +635,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             path = export_h.export(engine, _user(engine, request), book_id, f)
             return str(path), f"Exported {path.name}."
 
-        export_btn.click(on_export, [book_dd, fmt], [export_file, status])
+        export_btn.click(on_export, [book_dd, fmt], [export_file, status], api_name="export")
 
         # feedback
         @friendly
@@ -647,7 +649,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return shown, sess, shown["prompt"], shown["a_text"], shown["b_text"], \
                 str(feedback_h.session_count(rec, sess))
 
-        fb_next.click(on_next, [fb_author, fb_session], [fb_shown, fb_session, fb_prompt, fb_a, fb_b, fb_count])
+        fb_next.click(on_next, [fb_author, fb_session], [fb_shown, fb_session, fb_prompt, fb_a, fb_b, fb_count],
+                      api_name="feedback_next")
 
         def chooser(choice):
             @friendly
@@ -660,7 +663,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             return on_choice
 
         for c, btn in fb_btns.items():
-            btn.click(chooser(c), [fb_author, fb_session, fb_shown], [fb_shown, fb_prompt, fb_a, fb_b, fb_count, status])
+            btn.click(chooser(c), [fb_author, fb_session, fb_shown], [fb_shown, fb_prompt, fb_a, fb_b, fb_count, status],
+                      api_name=f"feedback_{c}")
 
     return app
 

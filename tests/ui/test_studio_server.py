@@ -3,42 +3,11 @@ at once through the model queue, and sign-in separating authors' books."""
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
 
-WEIGHTS = {"headers": ["critic", "weight"], "data": [["", None]]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def serve(workspace, tiny_model_dir, tiny_writer):
-    """Start the studio on a free local port; yields a function(auth=None) -> url."""
-    from ui.studio import build_app, launch
-    from ui.studio_engine import StudioEngine
-
-    started = []
-
-    def start(auth=None):
-        tiny_writer.use_adapter(None)
-        engine = StudioEngine(workspace, model=str(tiny_model_dir), writer=tiny_writer, max_new_tokens=8,
-                              auth=auth is not None)
-        app = build_app(engine)
-        port = free_port()
-        launch(app, port=port, auth=auth, prevent_thread_lock=True)
-        started.append((app, engine))
-        return f"http://127.0.0.1:{port}/", app, engine
-
-    yield start
-    for app, engine in started:
-        app.close()
-        engine.close()
+from tests.ui.conftest import WEIGHTS
 
 
 def test_binds_to_localhost_by_default(serve):
@@ -96,7 +65,7 @@ def test_signed_in_authors_see_only_their_own_books(serve):
     with pytest.raises(AppError, match="among your books"):
         bob.predict(ann_book, None, 2, 0.8, 0.95, 1.1, 0, 8, WEIGHTS, api_name="/draft")
     with pytest.raises(AppError, match="among your books"):
-        bob.predict(ann_book, "epub", api_name="/on_export")
+        bob.predict(ann_book, "epub", api_name="/export")
     assert engine.rec.query("SELECT COUNT(*) AS n FROM drafts")[0]["n"] == 0
 
     import urllib.error
@@ -134,7 +103,7 @@ def test_the_stop_button_stops_the_sessions_draft(serve):
             break
         time.sleep(0.05)
     assert engine.streams, "the draft never started"
-    assert client.predict(api_name="/on_stop").startswith("Stopping")
+    assert client.predict(api_name="/stop").startswith("Stopping")
     out = job.result(timeout=120)
     assert out[-2].startswith("Stopped")
     rows = engine.rec.query("SELECT finish_reason, tokens FROM drafts")
