@@ -14,6 +14,7 @@ boxes; HTML pieces are built from escaped text (``ui.studio_render``).
 
 import functools
 import inspect
+import os
 import random
 import uuid
 from typing import Any
@@ -29,6 +30,8 @@ from ui import studio_outline as outline_h
 from ui import studio_training as train_h
 from ui.studio_engine import StudioEngine, StudioError
 from ui.studio_render import CSS, progress_html, scores_html
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network at run time
 
 MODEL_QUEUE = "model"
 MAX_K = books_h.MAX_UI_K
@@ -178,7 +181,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             selection = gr.State(None)
 
         # ---- Classroom ----------------------------------------------------------------------
-        with gr.Tab("Classroom", id="classroom"):
+        with gr.Tab("Classroom", id="classroom") as classroom_tab:
             class_refresh = gr.Button("Refresh")
             rounds_df = gr.Dataframe(headers=class_h.ROUND_HEADERS, datatype="str", interactive=False, label="Rounds")
             metrics_plot = gr.LinePlot(x="round", y="value", color="metric", label="Round metrics", height=260)
@@ -267,10 +270,11 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 seed: s["seed"], max_new: s.get("max_new_tokens") or engine.max_new_tokens, weights_df: weights,
                 bible_budget: budget_text(book_id, user),
                 **{col: gr.update(visible=i < int(s["k"])) for i, col in enumerate(cand_cols)},
+                timer: gr.Timer(active=book["id"] in engine.jobs),
             }
 
         book_view = [title, author, language, genre, preset, custom, bible_df, outline_df, chapter_dd, chapter_box,
-                     k, temperature, top_p, rep, seed, max_new, weights_df, bible_budget, *cand_cols]
+                     k, temperature, top_p, rep, seed, max_new, weights_df, bible_budget, *cand_cols, timer]
 
         def default_weights() -> list[list[Any]]:
             try:
@@ -287,7 +291,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 overhead = len(tok(chat_text(tok, "", books_h.instructions_for(books_h.owned_book(rec, book_id, user))),
                                    add_special_tokens=False)["input_ids"])
                 window = int(engine.context_window())
-                budget = window - engine.max_new_tokens - overhead
+                new = books_h.book_settings(rec, book_id, user)["sampling"].get("max_new_tokens") or engine.max_new_tokens
+                budget = window - int(new) - overhead
                 used, _ = bible_h.bible_budget(rec, user, book_id, tok, budget)
             except UserError as e:
                 return f"token budget unavailable: {e}"
@@ -551,6 +556,18 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
 
         save_text_btn.click(on_save_text, [book_dd, chapter_dd, chapter_box], status, api_name="save_text")
 
+        def on_autosave(book_id, item, text, request: gr.Request):
+            """Typing is saved as it happens: a closed tab loses nothing."""
+            if book_id in (None, "") or item in (None, ""):
+                return
+            try:
+                draft_h.save_text(engine, _user(engine, request), book_id, item, text)
+            except UserError:
+                pass  # the book or chapter is gone; the Save button reports why
+
+        chapter_box.input(on_autosave, [book_dd, chapter_dd, chapter_box], None, trigger_mode="always_last",
+                          show_progress="hidden", api_name="autosave")
+
         @friendly
         def on_chapter(book_id, item, request: gr.Request):
             return draft_h.chapter_text(engine, _user(engine, request), book_id, item)
@@ -569,6 +586,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
 
         class_out = [rounds_df, metrics_plot, round_dd, pending_df]
         class_refresh.click(on_class_refresh, None, class_out, api_name="classroom")
+        classroom_tab.select(on_class_refresh, None, class_out)
 
         @friendly
         def on_round(rid):

@@ -50,6 +50,8 @@ def test_every_tab_through_the_app(serve, tiny_model_dir):
     assert "panel total" in scores[0] and "sc-bar" in scores[0]
     picked = c.predict(book, "", api_name="/pick_2")
     assert picked[0] == texts[1] and "2 preference pair(s)" in picked[1]
+    c.predict(book, storm, "Typed, never saved by hand.", api_name="/autosave")
+    assert engine.rec.one("SELECT text FROM chapters WHERE outline_item_id = ?", (storm,))["text"].startswith("Typed")
     assert "Saved" in c.predict(book, storm, texts[1] + " Edited.", api_name="/save_text")
     assert engine.rec.one("SELECT text FROM chapters WHERE outline_item_id = ?", (storm,))["text"].endswith("Edited.")
     s = engine.rec.get("books", book)["settings"]
