@@ -133,8 +133,9 @@ def run_export(args) -> int:
 
 
 def register(sub) -> None:
-    book = sub.add_parser("book", help="create, import and list books",
-                          description="Create a book, import a Markdown manuscript, or list the books in the record.")
+    book = sub.add_parser("book", help="create, import, change and list books",
+                          description="Create a book, import a Markdown manuscript, change a book's details, "
+                                      "or list the books.")
     bsub = book.add_subparsers(dest="book_command", metavar="ACTION", required=True)
 
     p = bsub.add_parser("new", help="create an empty book")
