@@ -336,12 +336,13 @@ class Record:
             self.conn.execute("DELETE FROM books WHERE id = ?", (book_id,))
 
     def find_book(self, key: str | int) -> dict[str, Any]:
-        """A book by id or exact title; the error lists what exists."""
+        """A book by exact title, else by id (so a book titled "1984" is found by its title); the
+        error lists what exists."""
         row = None
-        if isinstance(key, int) or str(key).isdigit():
-            row = self.one("SELECT * FROM books WHERE id = ?", (int(key),))
-        if row is None:
+        if not isinstance(key, int):
             row = self.one("SELECT * FROM books WHERE title = ? ORDER BY id LIMIT 1", (str(key),))
+        if row is None and (isinstance(key, int) or str(key).isdigit()):
+            row = self.one("SELECT * FROM books WHERE id = ?", (int(key),))
         if row is None:
             known = ", ".join(f"{b['id']}: {b['title']}" for b in self.books()[:20]) or "none yet"
             raise RecordError(f"no book {key!r} in {self.path}; books: {known}")

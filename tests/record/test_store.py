@@ -80,7 +80,10 @@ def test_books_bible_outline_chapters(record):
     with pytest.raises(RecordError, match="needs a title"):
         record.add_book("   ")
     assert record.find_book("The Lighthouse")["id"] == book["id"]
-    with pytest.raises(RecordError, match="books: 1: The Lighthouse"):
+    titled = record.add_book(str(book["id"] + 1983))  # a book titled like another book's id
+    assert record.find_book(str(book["id"] + 1983))["id"] == titled["id"]
+    assert record.find_book(str(book["id"]))["id"] == book["id"]
+    with pytest.raises(RecordError, match="books: 1: The Lighthouse, 2: 1984"):
         record.find_book("Nope")
 
 
