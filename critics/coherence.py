@@ -4,15 +4,17 @@ story drift away from the rest, and do the characters' names hold still?
     CoherenceCritic().score(prompts, stories)      # uses the batch's shared MiniLM embeddings
 
 Three parts, on all-MiniLM-L6-v2 sentence embeddings:
-- flow (weight 0.6): how much closer each sentence is to the mean of the 5 sentences before it
-  than sentences of the story are to each other on average. Sentences in their written order
-  sit closer to their neighbours than the story's average pair; a shuffled or stitched-together
-  text does not. Mapping: ramp(gap, 0.0 -> 0, 0.3 -> 1).
-- drift (weight 0.2): the paragraph (or, in a one-paragraph story, the 3-sentence window) least
-  similar to the rest of the story; a floor, scoring 1 for similarity >= 0.35 and 0 at <= 0.1,
-  so that ordinary stories are not pushed towards sameness.
+- flow (weight 0.8): for each sentence, the share of the story's other sentences that are less
+  similar to it than its neighbours (up to 2 sentences away). In random order that share is
+  0.5 for any story; in written order neighbours are closer than most (0.6 on average in
+  the HANNA stories). Mapping: ramp(share, 0.5 -> 0, 0.75 -> 1), so a shuffled story earns
+  about nothing for flow.
 - names (weight 0.2): a name that changes spelling ("Sarah" then "Sara"), or a character named
   often early who vanishes from the second half of a long story.
+- drift (a penalty of up to 0.2): the paragraph (or, in a one-paragraph story, the 3-sentence
+  window) least similar to the rest of the story, penalised only below similarity 0.15: a
+  floor for text that wanders off, not a push towards sameness (a shuffled story has *less*
+  drift than a written one, so rewarding low drift would reward shuffling).
 Stories under 3 sentences cannot show flow; they score 0.5 on it and the reason says so.
 """
 
@@ -27,23 +29,25 @@ from critics.base import Critic, CriticScore, clamp01, ramp
 from critics.embed import unit
 from critics.wordlists import STOPWORDS
 
-WINDOW = 5
+REACH = 2
 _NAME_RE = re.compile(r"(?<![.!?\"“]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
 
 
-def flow_gap(vectors: np.ndarray, window: int = WINDOW) -> float:
-    """Mean similarity of each sentence to the mean of its ``window`` predecessors, minus the
-    mean similarity over all sentence pairs (a baseline for that story's sameness)."""
+def neighbour_rank(vectors: np.ndarray, reach: int = REACH) -> float:
+    """For each sentence, the share of the story's other sentences that are *less* similar to it
+    than its neighbours within ``reach`` (before and after), averaged. In random order this is
+    0.5 whatever the story; in written order, neighbours are closer than most sentences."""
     n = len(vectors)
     if n < 3:
         return float("nan")
     sims = vectors @ vectors.T
-    baseline = float(sims[np.triu_indices(n, 1)].mean())
-    local = []
-    for i in range(1, n):
-        ctx = unit(vectors[max(0, i - window):i].mean(axis=0))
-        local.append(float(vectors[i] @ ctx))
-    return float(np.mean(local)) - baseline
+    shares = []
+    for i in range(n):
+        others = np.delete(sims[i], i)
+        for j in range(max(0, i - reach), min(n, i + reach + 1)):
+            if j != i:
+                shares.append(float(np.sum(others < sims[i, j])) / (len(others) - 1))
+    return float(np.mean(shares))
 
 
 def drift(vectors: np.ndarray, paragraphs: list[list[int]]) -> tuple[float, tuple[int, int] | None, str]:
@@ -124,13 +128,13 @@ class CoherenceCritic(Critic):
             return CriticScore(0.0, "; ".join(odd) or "the story has no words")
         vecs = batch.sentence_vectors(i)
         n = len(vecs)
-        gap = flow_gap(vecs)
-        flow = 0.5 if np.isnan(gap) else ramp(gap, 0.0, 0.3)
+        gap = neighbour_rank(vecs)
+        flow = 0.5 if np.isnan(gap) else ramp(gap, 0.5, 0.75)
         low, span, kind = drift(vecs, doc.paragraphs)
-        drift_score = ramp(low, 0.1, 0.35)
+        drift_score = ramp(low, 0.0, 0.15)
         problems = name_problems(batch.embedded_sentences(i))
         names_score = max(0.0, 1.0 - 0.5 * len(problems))
-        score = 0.6 * flow + 0.2 * drift_score + 0.2 * names_score
+        score = 0.8 * flow + 0.2 * names_score - 0.2 * (1.0 - drift_score)
         notes = []
         if np.isnan(gap):
             notes.append(f"only {n} sentence{'s' if n != 1 else ''}: too short to judge flow")
@@ -140,11 +144,13 @@ class CoherenceCritic(Critic):
             notes.append(f"{label} drift away from the rest of the story (similarity {low:.2f})")
         notes.extend(problems[:2])
         if not np.isnan(gap) and flow < 0.3:
-            notes.append(f"sentences barely follow from one another (flow {gap:+.2f}, expected >= +0.09)")
+            notes.append(f"sentences barely follow from one another (neighbours closer than {gap:.0%} of the "
+                         "story's sentences; random order gives 50%)")
         if not notes:
-            notes.append(f"each sentence follows from the ones before (flow {gap:+.2f}); no part drifts")
+            notes.append(f"each sentence follows from its neighbours (closer than {gap:.0%} of the story's "
+                         "sentences; random order 50%); no part drifts")
         if len(doc.sentences) > n:
             notes.append(f"judged on the first {n} of {len(doc.sentences)} sentences")
         reason = "; ".join(odd + notes)
-        return CriticScore(clamp01(score), reason, {"flow": flow, "gap": 0.0 if np.isnan(gap) else gap,
+        return CriticScore(clamp01(score), reason, {"flow": flow, "neighbour_rank": 0.5 if np.isnan(gap) else gap,
                                                     "drift": drift_score, "names": names_score})

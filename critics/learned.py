@@ -190,3 +190,17 @@ def train_learned(rec, workspace, critic_pair_weight: float = 0.0, l2: float = 1
                                  weights, l2=l2)
     version = save(critic, rec, Path(workspace) / "critics")
     return critic, version
+
+
+def retrain_from_picks(rec, heldout: float = 0.25, workspace=None, l2: float = 1.0) -> dict | None:
+    """Retrain on the record's author picks only and save a new version. Returns its metrics
+    (``version``, ``pairs``, ``heldout_accuracy`` on a ``heldout`` share of the picks,
+    ``train_accuracy``), or None when there are too few picks to learn from yet."""
+    rows = [r for r in rec.pairs() if r["origin"] == "pick"]
+    try:
+        critic, metrics = train_from_texts([r["prompt"] for r in rows], [r["chosen"] for r in rows],
+                                           [r["rejected"] for r in rows], l2=l2, heldout=heldout)
+    except NoLearnedCritic:
+        return None
+    version = save(critic, rec, Path(workspace or Path(rec.path).parent) / "critics")
+    return {**metrics, "version": version}

@@ -11,7 +11,9 @@
 The total is the weighted mean of the critics' scores, then the guards: a story under a critic's
 floor (``floors``: lexical by default, fluency when it is on the panel), or shorter than
 ``min_words``, gets its total capped at ``guard_cap``, whatever the other critics say, so
-degenerate text can never win on style.
+degenerate text can never win on style. A story shorter than the style target's minimum length
+reads as unfinished: its total is scaled by sqrt(words / minimum) (``short_penalty``), and
+``guard`` says so.
 Each story is parsed and embedded once per call (``critics.batch.Batch``) and every critic reads
 that; stories are batched through the embedding model together.
 """
@@ -40,6 +42,8 @@ class PanelConfig:
     floors: dict[str, float] = field(default_factory=lambda: {"lexical": 0.35, "fluency": 0.5},
                                      metadata={"help": "critic -> floor; a story under a floor gets its total capped"})
     guard_cap: float = field(default=0.2, metadata={"help": "the most a story under a floor can score"})
+    short_penalty: bool = field(default=True, metadata={
+        "help": "scale the total of a story shorter than the style target's minimum length by sqrt(words / minimum)"})
     min_words: int = field(default=20, metadata={"help": "a story shorter than this is capped like one under a floor"})
     embed_dtype: str = field(default="auto", metadata={"help": "embedding weights: auto (bf16 where the CPU has it), fp32, bf16"})
     max_sentences: int = field(default=200, metadata={"help": "sentences per story embedded (long stories: the first N)"})
@@ -157,6 +161,9 @@ class Panel:
         if not self.critics:
             raise CriticError("no critic of the panel could be used: " + "; ".join(self.notes))
         self._embedder = None
+        from critics.presets import StyleTargets
+
+        self.target_words = StyleTargets.resolve(self.config.preset, self.config.style_targets).words[0]
 
     def _make(self, name: str, record):
         cls = critic_class(name)
@@ -220,12 +227,17 @@ class Panel:
         total = sum(weights[n] * s.score for n, s in scores.items()) / max(1e-9, sum(weights.values()))
         total = clamp01(total)
         guard = None
+        notes = []
+        n_words = batch.doc(i).n_words
+        if self.config.short_penalty and 0 < n_words < self.target_words:
+            factor = math.sqrt(n_words / self.target_words)
+            total *= factor
+            notes.append(f"{n_words} words, under the {self.target_words:.0f}-word target: total scaled by {factor:.2f}")
         if not batch.doc(i).words:
             total, guard = 0.0, "empty story: no reward"
         else:
             under = [(n, s.score, self.config.floors[n]) for n, s in scores.items()
                      if n in self.config.floors and s.score < self.config.floors[n]]
-            n_words = batch.doc(i).n_words
             if n_words < self.config.min_words:
                 under.append(("length", float(n_words), self.config.min_words))
             if under and total > self.config.guard_cap:
@@ -234,7 +246,9 @@ class Panel:
                 guard = "; ".join(f"only {s:.0f} words (minimum {f:g})" if n == "length" else
                                   f"{n} {s:.2f} under its floor {f:g}" for n, s, f in under) + \
                         f": reward capped at {self.config.guard_cap:g}"
-        return PanelResult(total=total, critics=scores, guard=guard)
+        if notes and guard is None:
+            guard = "; ".join(notes)
+        return PanelResult(total=clamp01(total), critics=scores, guard=guard)
 
     def reward(self, prompts, completions, **kwargs) -> list[float]:
         """TRL reward callable: one float in [0, 1] per completion.

@@ -192,7 +192,7 @@ class Doc:
                     odd.append("does not look like English")
         if self.emoji and self.emoji >= max(3, self.n_words // 20):
             odd.append(f"{self.emoji} emoji")
-        if self.n_words >= 20 and self.dialogue_share > 0.9:
+        if self.n_words >= 8 and self.dialogue_share > 0.9:
             odd.append("only dialogue")
         return odd
 

@@ -1,0 +1,210 @@
+"""``scriptorium score`` and the ``scriptorium critics`` group (calibrate, learn, list).
+
+    scriptorium score stories.jsonl                 # per-critic scores and reasons
+    scriptorium score stories.jsonl --json          # one JSON object per input line, in order
+    scriptorium critics calibrate ../shared/data/critic-dev
+    scriptorium critics learn                       # retrain the learned critic from author picks
+    scriptorium critics list
+
+Input for ``score``: one JSON object per line with ``story`` (required), ``prompt`` and
+``outline`` (optional). A malformed line is reported with its line number and the rest of the
+file is still scored; ``--strict`` refuses the whole file instead. Light on purpose: the
+models load inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from record.errors import UserError
+
+CHUNK = 64  # stories scored per panel call: bounded memory on long files
+
+
+class ScoreInputError(UserError):
+    """A score input file that cannot be read as asked."""
+
+
+def read_jsonl(path: str) -> list[tuple[int, dict | None, str | None]]:
+    """(line number, record or None, error or None) for every non-blank line."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        raise ScoreInputError(f"no such file {path}; pass a JSONL file with one {{\"prompt\": ..., \"story\": ...}} per line") from None
+    except IsADirectoryError:
+        raise ScoreInputError(f"{path} is a folder; pass a JSONL file") from None
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            out.append((number, None, f"line {number}: not valid JSON ({e.msg} at column {e.colno})"))
+            continue
+        if not isinstance(obj, dict):
+            out.append((number, None, f"line {number}: expected a JSON object with \"story\", got {type(obj).__name__}"))
+        elif not isinstance(obj.get("story"), str):
+            out.append((number, None, f"line {number}: needs a \"story\" string (keys found: {', '.join(obj) or 'none'})"))
+        elif obj.get("prompt") is not None and not isinstance(obj.get("prompt"), str):
+            out.append((number, None, f"line {number}: \"prompt\" must be a string"))
+        else:
+            out.append((number, obj, None))
+    return out
+
+
+def panel_from_args(args, rec=None):
+    from critics.panel import Panel, PanelConfig
+
+    overrides = {}
+    if getattr(args, "critics", None):
+        overrides["critics"] = [c.strip() for c in args.critics.split(",") if c.strip()]
+    if getattr(args, "preset", None):
+        overrides["preset"] = args.preset
+    if getattr(args, "config", None):
+        cfg = PanelConfig.from_yaml(args.config, **overrides)
+    else:
+        cfg = PanelConfig(**overrides)
+    if getattr(args, "fluency", False) and "fluency" not in cfg.critics:
+        cfg = PanelConfig(**{**cfg.to_dict(), "critics": [*cfg.critics, "fluency"]})
+    reference = None
+    if "fluency" in cfg.critics and getattr(args, "model", None):
+        from writer.models import load_writer
+
+        reference = load_writer(args.model, precision="fp32", progress=False)
+    return Panel(cfg, reference=reference, record=rec)
+
+
+def run_score(args) -> int:
+    entries = read_jsonl(args.file)
+    bad = [e for _, _, e in entries if e]
+    if bad and args.strict:
+        raise ScoreInputError(f"{len(bad)} malformed line(s) in {args.file} (--strict): " + "; ".join(bad[:5]))
+    for e in bad:
+        print(f"warning: {e}; skipped", file=sys.stderr)
+    rec = None
+    if getattr(args, "critics", None) and "learned" in args.critics:
+        from record import open_record
+
+        rec = open_record(args.workspace)
+    panel = panel_from_args(args, rec)
+    for note in panel.notes:
+        print(f"note: {note}", file=sys.stderr)
+    good = [(n, obj) for n, obj, e in entries if obj is not None]
+    results: dict[int, object] = {}
+    for start in range(0, len(good), CHUNK):
+        chunk = good[start:start + CHUNK]
+        outlines = [o.get("outline") or "" for _, o in chunk]
+        scored = panel.score([o.get("prompt") or "" for _, o in chunk], [o["story"] for _, o in chunk],
+                             outlines if any(outlines) else None)
+        for (n, _), r in zip(chunk, scored):
+            results[n] = r
+        _emit(args, entries, results, done_through=chunk[-1][0])
+    if not good:
+        _emit(args, entries, results, done_through=None)
+    sys.stdout.flush()
+    return 0 if good or not entries else 2
+
+
+def _emit(args, entries, results, done_through) -> None:
+    """Print, in file order, every entry up to ``done_through`` not printed yet."""
+    printed = args.__dict__.setdefault("_printed", set())
+    for n, obj, err in entries:
+        if done_through is not None and n > done_through:
+            break
+        if n in printed:
+            continue
+        printed.add(n)
+        if err:
+            if args.json:
+                print(json.dumps({"line": n, "error": err}))
+            continue
+        r = results[n]
+        if args.json:
+            out = {"line": n}
+            if "id" in obj:
+                out["id"] = obj["id"]
+            out.update(r.to_dict())
+            print(json.dumps(out, ensure_ascii=False))
+        else:
+            label = f"line {n}" + (f" (id {obj['id']})" if "id" in obj else "")
+            print(f"{label}: panel {r.total:.3f}" + (f"  [guard: {r.guard}]" if r.guard else ""))
+            for name, cs in r.critics.items():
+                print(f"  {name:<10} {cs.score:.3f}  {cs.reason}")
+
+
+def run_calibrate(args) -> int:
+    from critics.calibrate import report, run
+    from critics.panel import Panel, PanelConfig
+    from critics.registry import DEFAULT_CRITICS
+
+    if args.boot < 10:
+        raise UserError(f"--boot must be at least 10 resamples, got {args.boot}")
+    cfg = PanelConfig(critics=DEFAULT_CRITICS + (["fluency"] if args.fluency else []))
+    result = run(args.data, Panel(cfg), boot=args.boot, progress=lambda m: print(m, file=sys.stderr))
+    print(report(result))
+    return 0
+
+
+def run_learn(args) -> int:
+    from record import open_record, workspace_dir
+    from critics.learned import train_learned
+
+    rec = open_record(args.workspace)
+    critic, version = train_learned(rec, workspace_dir(args.workspace), critic_pair_weight=args.critic_pair_weight)
+    m = critic.metrics
+    held = f", held-out accuracy {m['heldout_accuracy']:.1%} on {m['heldout_pairs']} pairs" if "heldout_accuracy" in m else ""
+    print(f"learned critic v{version}: {m['pairs']} pairs, training accuracy {m['train_accuracy']:.1%}{held}")
+    return 0
+
+
+def run_list(args) -> int:
+    from critics.registry import CRITICS, DEFAULT_CRITICS, critic_class
+
+    for name in CRITICS:
+        cls = critic_class(name)
+        mark = "*" if name in DEFAULT_CRITICS else " "
+        print(f"{mark} {name:<10} {cls.description}")
+    print("(* on the default panel)")
+    return 0
+
+
+def add_panel_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("panel")
+    g.add_argument("--critics", help="comma-separated critics (default: style,lexical,coherence,relevance)")
+    g.add_argument("--preset", help="style preset: general, childrens, ya, literary, thriller")
+    g.add_argument("--config", help="panel config YAML (PanelConfig fields); flags override it")
+    g.add_argument("--fluency", action="store_true", help="add the fluency critic (loads the writer model; slower)")
+    g.add_argument("--model", help="reference model folder for the fluency critic (default: built-in SmolLM2)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("score", help="score stories with the critic panel",
+                       description="Score each {\"prompt\": ..., \"story\": ...} line of a JSONL file with the critic panel.")
+    p.add_argument("file", help="JSONL file: one {\"prompt\": ..., \"story\": ...} per line (outline optional)")
+    p.add_argument("--json", action="store_true", help="one JSON object per input line, in order")
+    p.add_argument("--strict", action="store_true", help="refuse the whole file if any line is malformed")
+    add_panel_flags(p)
+    p.set_defaults(run=run_score)
+
+    g = sub.add_parser("critics", help="calibrate, train and list the critics",
+                       description="The critics: calibrate against human ratings, retrain the learned critic, list.")
+    group = g.add_subparsers(dest="critics_command", metavar="SUBCOMMAND")
+    g.set_defaults(run=lambda args: (g.print_help(), 2)[1])
+
+    c = group.add_parser("calibrate", help="agreement with human ratings and self-supervised checks (Markdown)")
+    c.add_argument("data", help="critic-dev folder (hanna_human96.csv, hanna_mixed30.jsonl)")
+    c.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the 95%% intervals (default 1000)")
+    c.add_argument("--fluency", action="store_true", help="also calibrate the fluency critic (loads the writer)")
+    c.set_defaults(run=run_calibrate)
+
+    le = group.add_parser("learn", help="retrain the learned critic from the record's author picks")
+    le.add_argument("--critic-pair-weight", type=float, default=0.0,
+                    help="weight of critic-made pairs next to author picks (default 0: picks only)")
+    le.set_defaults(run=run_learn)
+
+    ls = group.add_parser("list", help="the registered critics")
+    ls.set_defaults(run=run_list)

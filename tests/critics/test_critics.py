@@ -1,0 +1,119 @@
+"""Each critic on hand-written stories where the right order is obvious."""
+
+import random
+
+import pytest
+
+from critics.batch import Batch
+from critics.calibrate import first_third, repeated_paragraph, shuffled
+from critics.coherence import CoherenceCritic, name_problems
+from critics.lexical import LexicalCritic, mtld
+from critics.presets import StyleTargets
+from critics.relevance import RelevanceCritic
+from critics.style import StyleCritic
+from critics.text import parse
+from tests.critics.stories import BAKERY, BAKERY_PROMPT, DENSE, LIGHTHOUSE, LIGHTHOUSE_PROMPT, LOOPING, SCENES, SIMPLE
+
+
+def scores(critic, stories, prompts=None):
+    return [s.score for s in critic.score(prompts or [""] * len(stories), stories)]
+
+
+def test_lexical_prefers_fluent_over_looping_and_names_the_phrase():
+    fluent, loop = LexicalCritic().score(["", ""], [LIGHTHOUSE, LOOPING])
+    assert fluent.score > 0.8 > 0.35 > loop.score
+    assert "looked at the sea" in loop.reason and "times" in loop.reason
+
+
+def test_lexical_catches_a_repeated_paragraph():
+    damaged = repeated_paragraph(parse(LIGHTHOUSE))
+    orig, rep = scores(LexicalCritic(), [LIGHTHOUSE, damaged])
+    assert orig > rep
+
+
+def test_mtld_is_length_robust():
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(300)]
+    text = [rng.choice(vocab) for _ in range(4000)]
+    assert abs(mtld(text[:500]) - mtld(text)) / mtld(text) < 0.15
+    assert mtld(["the", "cat"] * 200) < 5
+
+
+def test_coherence_prefers_the_written_order():
+    critic = CoherenceCritic()
+    doc = parse(SCENES)
+    interleaved = " ".join(doc.sentences[i] for k in range(3) for i in range(k, 12, 3))  # scenes dealt like cards
+    shuffles = [shuffled(doc, seed) for seed in range(6)]
+    got = scores(critic, [SCENES, interleaved] + shuffles)
+    assert got[0] > got[1]
+    assert got[0] > sum(got[2:]) / len(got[2:])  # MiniLM is a weak judge of one 12-sentence story: on average
+    assert "random order" in critic.score([""], [interleaved])[0].reason
+
+
+def test_coherence_penalises_text_that_wanders_off():
+    stitched = SCENES + " " + LOOPING.replace("The lighthouse keeper looked at the sea.", "Quarterly revenue rose 4%.")
+    (r,) = CoherenceCritic().score([""], [SCENES + " The tax code defines depreciation schedules for equipment. "
+                                           "Form 4562 reports amortization. Section 179 allows expensing."])
+    assert "drift away" in r.reason
+
+
+def test_coherence_flags_a_name_that_changes():
+    problems = name_problems(["Then Sarah went out.", "Later Sarah came back.", "At dawn Sara slept."])
+    assert problems == ["the name 'Sara' also appears as 'Sarah'"]
+    assert name_problems(["Then Elias went out.", "The Masters met the Master."]) == []
+
+
+def test_relevance_prefers_the_story_of_its_own_prompt():
+    critic = RelevanceCritic()
+    own, other = critic.score([LIGHTHOUSE_PROMPT, LIGHTHOUSE_PROMPT], [LIGHTHOUSE, BAKERY])
+    assert own.score > other.score
+    own, other = critic.score([BAKERY_PROMPT, BAKERY_PROMPT], [BAKERY, LIGHTHOUSE])
+    assert own.score > other.score and "strays" in other.reason or "touches" in other.reason
+
+
+def test_relevance_uses_the_outline_item():
+    critic = RelevanceCritic()
+    on, off = critic.score(["", ""], [LIGHTHOUSE, LIGHTHOUSE], ["The keeper finds a letter in a bottle on the shore.",
+                                                                 "A baker sells honest bread in the city."])
+    assert on.score > off.score and "outline" in on.reason
+
+
+def test_style_presets_put_simple_and_dense_prose_in_opposite_order():
+    kids = StyleCritic(StyleTargets.from_preset("children's"))
+    literary = StyleCritic(StyleTargets.from_preset("literary"))
+    s_kids = scores(kids, [SIMPLE, DENSE])
+    s_lit = scores(literary, [SIMPLE, DENSE])
+    assert s_kids[0] > s_kids[1]
+    assert s_lit[0] - s_lit[1] < s_kids[0] - s_kids[1]
+    reason = kids.score([""], [DENSE])[0].reason
+    assert "grade level" in reason and "target 1.5-4.5" in reason
+
+
+def test_style_counts_adverbs_and_cliches_and_length():
+    text = ("Suddenly, she quickly and quietly ran. All of a sudden her heart was racing. "
+            "Little did she know the dead of night was coming. She slowly, carefully, gently opened the door.")
+    r = StyleCritic().score([""], [text])[0]
+    assert r.details["m_cliche_count"] >= 3 and r.details["m_adverbs"] > 5
+    full, third = scores(StyleCritic(), [LIGHTHOUSE + " " + BAKERY, first_third(parse(LIGHTHOUSE + " " + BAKERY))])
+    assert full > third
+
+
+def test_style_targets_are_checked():
+    with pytest.raises(Exception, match="unknown style target"):
+        StyleTargets.resolve("ya", {"gradee": [1, 2]})
+    with pytest.raises(Exception, match="style preset 'sci-fi' unknown"):
+        StyleTargets.from_preset("sci-fi")
+    assert StyleTargets.from_book({"style_targets": {"preset": "thriller", "grade": [3, 5]}}).grade == (3.0, 5.0)
+
+
+def test_one_parse_and_one_embedding_pass_per_batch():
+    from critics.embed import get_embedder
+
+    emb = get_embedder()
+    emb.clear()
+    before = emb.encoded
+    batch = Batch([LIGHTHOUSE_PROMPT], [LIGHTHOUSE + " One more line for a fresh cache."])
+    CoherenceCritic().score(batch.prompts, batch.stories, batch=batch)
+    first = emb.encoded - before
+    RelevanceCritic().score(batch.prompts, batch.stories, batch=batch)
+    assert emb.encoded - before == first  # relevance reused the coherence pass
