@@ -27,6 +27,7 @@ from ui import studio_drafting as draft_h
 from ui import studio_export as export_h
 from ui import studio_feedback as feedback_h
 from ui import studio_outline as outline_h
+from ui import studio_panel as panel_h
 from ui import studio_training as train_h
 from ui.studio_engine import StudioEngine, StudioError
 from ui.studio_render import CSS, progress_html, scores_html
@@ -161,6 +162,9 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                     max_new = gr.Number(label="New tokens", value=engine.max_new_tokens, precision=0)
                 weights_df = gr.Dataframe(headers=["critic", "weight"], datatype=["str", "number"], interactive=True,
                                           label="Critic weights (0 = off; empty = the panel's defaults)", row_count=1)
+                panel_dd = gr.Dropdown(label="Panel version (`scriptorium critics fit` tunes one to your picks)",
+                                       choices=panel_h.version_choices(rec), value=panel_h.current_choice(rec),
+                                       elem_id="panel-version")
             cand_cols, cand_boxes, cand_scores, pick_btns = [], [], [], []
             with gr.Row():
                 for i in range(MAX_K):
@@ -496,6 +500,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 yield out
 
         draft_inputs = [book_dd, chapter_dd, k, temperature, top_p, rep, seed, max_new, weights_df]
+        panel_dd.input(friendly(lambda choice: panel_h.switch(rec, choice)), panel_dd, weights_df, api_name="use_panel")
 
         @friendly
         def on_draft(book_id, item, kv, tv, pv, rv, sv, mv, frame, request: gr.Request):
