@@ -176,9 +176,13 @@ class RayBackend:
         return len(self.actors)
 
     def start(self) -> None:
+        """Connect (if needed), start the actors and wait until each has loaded its models."""
         import ray
 
         from batch.worker import ItemWorker
+
+        if self.actors:
+            return
 
         if not ray.is_initialized():
             self.started_ray = connect(self.opts)
