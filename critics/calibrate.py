@@ -224,7 +224,7 @@ def run(folder, panel=None, boot: int = 1000, seed: int = 0, progress=None) -> d
         rel_critic = panel.critics.get("relevance")
         base_scores = {c: v[:n] for c, v in per_critic.items()}
         rel_hits, panel_hits, dev_rel, dev_panel = [], [], [], []
-        if rel_critic is not None:
+        if rel_critic is not None and n >= 2:
             for i in range(n):
                 b = base.with_prompts([prompts[i]] * n)
                 rel = rel_critic.score(b.prompts, b.stories, batch=b)

@@ -95,7 +95,7 @@ class FluencyCritic(Critic):
             odd = doc.oddities()
             if not doc.words or math.isnan(v):
                 results.append(CriticScore(0.0 if not doc.words else 0.5,
-                                           "; ".join(odd or ["too short to measure fluency"]), {"nll": 0.0}))
+                                           "; ".join(odd + ["too short to measure fluency"]), {"nll": 0.0}))
                 continue
             s = 1.0 if v <= self.fluent_nll else ramp(v, self.garbled_nll, self.fluent_nll)
             if s >= 1.0:

@@ -9,7 +9,8 @@ share of sentences that repeat an earlier one (looping).
 
 Score mapping (fixed): diversity = ramp(MTLD, 15 -> 0, 80 -> 1), saturating at 80 so that
 thesaurus-stuffing earns nothing; repetition = 1 / (1 + (share / 0.05)^2) for 4-grams and
-likewise for repeated sentences, the worse of the two. Score = 0.35 diversity + 0.65 repetition.
+likewise for repeated sentences, the worse of the two. Score = diversity^0.35 x repetition^0.65,
+a weighted geometric mean, so heavy repetition sinks the score whatever the vocabulary.
 The reason quotes the most repeated phrase: "the phrase 'she looked at him' appears 6 times".
 """
 
@@ -92,7 +93,7 @@ class LexicalCritic(Critic):
         rep_s = repeated_sentence_share(doc.sentence_words)
         diversity = ramp(d, 15.0, 80.0) if len(tokens) >= SHORT else ramp(len(set(tokens)) / len(tokens), 0.3, 0.8)
         repetition = min(decay(rep4), decay(rep_s))
-        score = 0.35 * diversity + 0.65 * repetition
+        score = (diversity ** 0.35) * (repetition ** 0.65)  # weighted geometric mean: a loop sinks it
         phrase = top_phrase(tokens) if rep4 > 0.03 or rep_s > 0 else None
         if rep_s > 0.05:
             reason = f"{rep_s:.0%} of sentences repeat an earlier one (looping)"

@@ -12,8 +12,8 @@ The total is the weighted mean of the critics' scores, then the guards: a story 
 floor (``floors``: lexical by default, fluency when it is on the panel), or shorter than
 ``min_words``, gets its total capped at ``guard_cap``, whatever the other critics say, so
 degenerate text can never win on style. A story shorter than the style target's minimum length
-reads as unfinished: its total is scaled by sqrt(words / minimum) (``short_penalty``), and
-``guard`` says so.
+reads as unfinished: its total is scaled by sqrt(words / minimum) (``short_penalty``; words of
+repeated sentences count once), and ``guard`` says so.
 Each story is parsed and embedded once per call (``critics.batch.Batch``) and every critic reads
 that; stories are batched through the embedding model together.
 """
@@ -229,10 +229,11 @@ class Panel:
         guard = None
         notes = []
         n_words = batch.doc(i).n_words
-        if self.config.short_penalty and 0 < n_words < self.target_words:
-            factor = math.sqrt(n_words / self.target_words)
+        length = batch.doc(i).unique_words  # repeated sentences add no length
+        if self.config.short_penalty and 0 < length < self.target_words:
+            factor = math.sqrt(length / self.target_words)
             total *= factor
-            notes.append(f"{n_words} words, under the {self.target_words:.0f}-word target: total scaled by {factor:.2f}")
+            notes.append(f"{length} words, under the {self.target_words:.0f}-word target: total scaled by {factor:.2f}")
         if not batch.doc(i).words:
             total, guard = 0.0, "empty story: no reward"
         else:

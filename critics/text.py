@@ -137,6 +137,17 @@ class Doc:
         return [words_of(s) for s in self.sentences]
 
     @cached_property
+    def unique_words(self) -> int:
+        """Words in the story counting each repeated sentence once (a loop adds no length)."""
+        seen, total = set(), 0
+        for s, words in zip(self.sentences, self.sentence_words):
+            key = " ".join(w.lower() for w in words)
+            if key not in seen:
+                seen.add(key)
+                total += len(words)
+        return total
+
+    @cached_property
     def letters(self) -> int:
         return sum(self.scripts.values())
 

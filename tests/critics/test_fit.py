@@ -115,3 +115,29 @@ def test_switching_versions(record):
     assert current_version(record) is None
     with pytest.raises(PanelVersionError, match="no panel version 99"):
         use_version(record, 99)
+
+
+def run_cli(workspace, *argv):
+    """The critics fit/versions/use commands through the scriptorium parser, as a user runs them."""
+    from ui.cli import main
+
+    return main(["--workspace", str(workspace), "critics", *argv])
+
+
+def test_cli_fit_versions_use(workspace, record, capsys):
+    import json
+
+    assert run_cli(workspace, "fit") == 2
+    assert "at least 20 author picks" in capsys.readouterr().err
+    plant_picks(record, 120, PLANTED, seed=4)
+    assert run_cli(workspace, "fit", "--critics", ",".join(CRITICS), "--json") == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["made_current"] and res["agreement_after"] > res["agreement_before"]
+    assert run_cli(workspace, "versions", "--json") == 0
+    listed = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [v["version"] for v in listed if v["current"]] == [res["version_id"]]
+    assert run_cli(workspace, "use", "hand") == 0 and current_version(record) is None
+    assert run_cli(workspace, "use", str(res["version_id"])) == 0 and current_version(record)["id"] == res["version_id"]
+    assert run_cli(workspace, "use", "77") == 2 and "no panel version 77" in capsys.readouterr().err
+    assert run_cli(workspace, "versions") == 0
+    assert "* " in capsys.readouterr().out

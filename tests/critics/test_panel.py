@@ -1,0 +1,135 @@
+"""The panel: registry, guards, bad input, the TRL reward signature, best-of-K, recording."""
+
+import inspect
+import math
+
+import pytest
+
+from critics.base import CriticError, CriticScore
+from critics.panel import Panel, PanelConfig, PanelResult, best_of, record_scores
+from critics.registry import CRITICS, DEFAULT_CRITICS, critic_class, names
+from tests.critics.stories import BAKERY, BAKERY_PROMPT, LIGHTHOUSE, LIGHTHOUSE_PROMPT, LOOPING
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return Panel()
+
+
+def test_registry_is_lazy_and_complete():
+    import sys
+
+    assert names() == ["style", "lexical", "coherence", "relevance", "fluency", "learned"]
+    assert all(":" in target for target in CRITICS.values())
+    for name in names():
+        cls = critic_class(name)
+        assert cls.name == name and cls.higher_is_better is True
+    with pytest.raises(CriticError, match="no critic named 'tone'; known critics: style"):
+        critic_class("tone")
+    assert "critics.cli" not in sys.modules or "torch" in sys.modules  # sanity: cli import is light (see test_cli)
+
+
+def test_config_checks():
+    with pytest.raises(CriticError, match="no critic named 'styel'"):
+        PanelConfig(critics=["styel"])
+    with pytest.raises(CriticError, match="weight for 'style' must be a number >= 0"):
+        PanelConfig(weights={"style": -1})
+    with pytest.raises(CriticError, match="add up to 0"):
+        PanelConfig(critics=["style"], weights={"style": 0})
+    with pytest.raises(CriticError, match="style preset 'noir' unknown"):
+        PanelConfig(preset="noir")
+    assert PanelConfig(critics="style, lexical").critics == ["style", "lexical"]
+    assert PanelConfig().critics == DEFAULT_CRITICS
+
+
+def test_looping_story_is_capped_whatever_the_others_say(panel):
+    good, loop = panel.score([LIGHTHOUSE_PROMPT] * 2, [LIGHTHOUSE, LOOPING])
+    assert loop.guard and "lexical" in loop.guard and "capped" in loop.guard
+    assert loop.total <= panel.config.guard_cap < good.total
+    # the cap holds even when every other critic is perfect
+    perfect = {n: CriticScore(1.0, "perfect") for n in ("style", "coherence", "relevance")}
+    batch = panel.batch([""], [LOOPING])
+    capped = panel.combine(batch, 0, {**perfect, "lexical": CriticScore(0.1, "loop")})
+    assert capped.total <= panel.config.guard_cap and "capped" in capped.guard
+
+
+def test_weights_move_the_total(panel):
+    batch = panel.batch([""], [LIGHTHOUSE])
+    scores = {"style": CriticScore(1.0, ""), "lexical": CriticScore(0.6, ""), "coherence": CriticScore(0.6, ""),
+              "relevance": CriticScore(0.6, "")}
+    equal = panel.combine(batch, 0, scores).total
+    heavy = Panel(PanelConfig(weights={"style": 5.0})).combine(batch, 0, scores).total
+    assert heavy > equal
+
+
+ODD = {
+    "empty": "",
+    "one word": "Hello",
+    "huge": ("The sea was grey and the wind was cold. " * 12500),  # 100,000 words
+    "no punctuation": " ".join(["the boat drifted past the rocks and the gulls followed it home"] * 30),
+    "only dialogue": '"Where were you?" "Out." "Out where?" "By the river, watching the boats come in." ' * 6,
+    "emoji": "🐉🔥 The dragon 🐉 flew 🔥🔥 over the town 🏰 and everyone cheered 🎉🎉🎉 all night.",
+    "cjk": "龙飞过了小镇。人们欢呼起来。夜晚很长，星星很亮。" * 5,
+    "rtl": "הדרקון עף מעל העיר. כולם הריעו. הלילה היה ארוך והכוכבים זרחו. " * 5,
+    "html": "<html><body><h1>Title</h1><p>The dragon <b>flew</b> over the town.</p><p>Everyone cheered &amp; sang.</p></body></html>",
+    "markdown": "# The Dragon\n\n**The dragon** flew over the [town](http://x.y).\n\n- everyone cheered\n- they sang",
+    "french": "Le dragon a survolé la ville. Tout le monde a applaudi et chanté toute la nuit sous les étoiles. " * 4,
+}
+EXPECTED = {"empty": "empty", "one word": "only 1 word", "no punctuation": "no sentence punctuation",
+            "only dialogue": "only dialogue", "emoji": "emoji", "cjk": "CJK", "rtl": "right-to-left",
+            "html": "HTML", "markdown": "markdown", "french": "does not look like English"}
+
+
+def test_bad_input_stays_in_range_with_a_reason(panel):
+    results = panel.score(["A dragon story."] * len(ODD), list(ODD.values()))
+    for (kind, _), r in zip(ODD.items(), results):
+        assert 0.0 <= r.total <= 1.0 and not math.isnan(r.total), kind
+        for name, cs in r.critics.items():
+            assert 0.0 <= cs.score <= 1.0 and not math.isnan(cs.score), (kind, name)
+            assert cs.reason, (kind, name)
+        if kind in EXPECTED:
+            assert any(EXPECTED[kind] in cs.reason for cs in r.critics.values()), (kind, r.critics)
+    by_kind = dict(zip(ODD, results))
+    assert by_kind["empty"].total == 0.0 and by_kind["empty"].guard
+    assert by_kind["one word"].total <= panel.config.guard_cap
+    assert "judged on the first 200" in by_kind["huge"].critics["coherence"].reason
+
+
+def test_reward_is_a_trl_reward_callable(panel):
+    params = list(inspect.signature(panel.reward).parameters.values())
+    assert [p.name for p in params[:2]] == ["prompts", "completions"] and params[-1].kind is inspect.Parameter.VAR_KEYWORD
+    plain = panel.reward([LIGHTHOUSE_PROMPT, BAKERY_PROMPT], [LIGHTHOUSE, LOOPING], completion_ids=[[1], [2]])
+    assert len(plain) == 2 and all(isinstance(x, float) and 0 <= x <= 1 for x in plain) and plain[0] > plain[1]
+    chat = panel.reward([[{"role": "user", "content": LIGHTHOUSE_PROMPT}]] * 2,
+                        [[{"role": "assistant", "content": LIGHTHOUSE}], [{"role": "assistant", "content": LOOPING}]])
+    assert chat == pytest.approx(plain[:1] + [chat[1]]) and chat[0] == pytest.approx(plain[0])
+
+
+def test_best_of():
+    assert best_of([0.1, 0.9, 0.3]) == 1
+    assert best_of([0.5, 0.7, 0.7]) == 1  # ties: lowest index
+    assert best_of([float("nan"), 0.2]) == 1
+    with pytest.raises(CriticError):
+        best_of([])
+
+
+def test_record_scores_writes_each_critic_and_the_panel(record, panel):
+    ids = record.add_drafts([dict(request="r", prompt=LIGHTHOUSE_PROMPT, text=t, model="m", candidate=k)
+                             for k, t in enumerate([LIGHTHOUSE, BAKERY])])
+    results = panel.score([LIGHTHOUSE_PROMPT] * 2, [LIGHTHOUSE, BAKERY])
+    version = panel.version(record)
+    assert panel.version(record) == version  # same configuration, same version
+    record_scores(record, ids, results, version)
+    stored = record.scores(ids[0])
+    assert set(stored) == {"style", "lexical", "coherence", "relevance", "panel"}
+    assert stored["panel"]["score"] == pytest.approx(results[0].total) and stored["panel"]["panel_version"] == version
+    assert stored["style"]["reason"] == results[0].critics["style"].reason
+    with pytest.raises(CriticError, match="2 panel results for 1 drafts"):
+        record_scores(record, ids[:1], results)
+    assert len(record.query("SELECT * FROM scores")) == 10  # the refused call wrote nothing
+
+
+def test_result_as_json():
+    r = PanelResult(0.5, {"style": CriticScore(0.4, "grade level 12.4, target 6-8")}, None)
+    assert r.to_dict() == {"panel": 0.5, "guard": None, "critics": {"style": {"score": 0.4, "reason": "grade level 12.4, target 6-8"}}}
+    assert CriticScore(float("nan"), "x").score == 0.0
