@@ -1,0 +1,141 @@
+"""The co-training loop and the CLI on a tiny in-test model, with a hash-scoring stand-in for the panel."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.training import fakes
+from ui.cli import main
+
+
+@pytest.fixture
+def fake_judges(monkeypatch):
+    import training.evaluate
+
+    monkeypatch.setattr(training.evaluate, "default_judges", lambda reference=None, guard_critic=None: fakes.judges())
+
+
+def cli(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cotrain_two_rounds_end_to_end(workspace, tiny_model_dir, capsys, fake_judges, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"id": i, "prompt": f"Tale number {i} of the sea."}) + "\n" for i in range(5)))
+    code, out, err = cli(capsys, "cotrain", "--prompts", str(prompts), "--rounds", "2", "-k", "3", "--max-new-tokens", "8",
+                         "--steps", "1", "--heldout", "2", "--model", str(tiny_model_dir), "--min-margin", "0.01",
+                         "--train-precision", "fp32", "--lora-targets", "q_proj v_proj", "--json")
+    assert code == 0, err
+    rounds = [json.loads(l) for l in out.splitlines()]
+    assert [r["parent"] for r in rounds] == [None, rounds[0]["round_id"]]
+    assert rounds[1]["current"] and not rounds[0]["current"]
+    for r in rounds:
+        e = r["metrics"]["eval"]
+        assert set(e) >= {"reward", "win_rate_vs_base", "win_rate_vs_previous", "mean_words", "distinct2",
+                          "guard_critic", "fluency_nll", "guard_flags", "reward_hacking"}
+        assert 0 <= e["win_rate_vs_base"] <= 1 and e["fluency_nll"] > 0 and r["pairs"]
+        assert Path(r["adapter"], "adapter_model.safetensors").is_file()
+
+    from record import open_record
+
+    rec = open_record(workspace)
+    held = {r["text"] for r in rec.query("SELECT text FROM prompts WHERE split = 'heldout'")}
+    assert len(held) == 2
+    assert all(p["prompt"] not in held for p in rec.pairs(include_vetoed=True)), "held-out prompts are never taught"
+    trained = {p["prompt"] for r in rounds for p in rec.round_pairs(r["round_id"])}
+    assert trained and not trained & held
+    # every pair's drafts were written by the round that was current then, and scored by the panel
+    for r in rounds:
+        for p in rec.round_pairs(r["round_id"]):
+            lineage = rec.draft_lineage(p["chosen_id"])
+            assert "panel" in lineage["scores"] and r["round_id"] in lineage["taught_in_rounds"]
+            assert lineage["draft"]["round_id"] == r["parent"]
+    report = workspace / "reports" / "cotrain" / "report.md"
+    text = report.read_text()
+    assert "| round |" in text and "rounds.png" in text and (report.parent / "rounds.png").stat().st_size > 1000
+
+    code, out, _ = cli(capsys, "rounds", "--json")
+    listed = [json.loads(l) for l in out.splitlines()]
+    assert [r["round_id"] for r in listed] == [r["round_id"] for r in rounds]
+    assert all({"round_id", "parent", "adapter", "current", "metrics"} <= set(r) for r in listed)
+
+    code, out, _ = cli(capsys, "rounds", "rollback", str(rounds[0]["round_id"]))
+    assert code == 0 and rec.current_round(str(tiny_model_dir))["id"] == rounds[0]["round_id"]
+    code, out, _ = cli(capsys, "rounds", "rollback", "base", "--model", str(tiny_model_dir))
+    assert code == 0 and rec.current_round(str(tiny_model_dir)) is None
+
+
+def test_pairs_cli_build_list_veto_export_and_train(workspace, tiny_model_dir, capsys, tmp_path):
+    from record import open_record
+
+    rec = open_record(workspace)
+    ids = rec.add_drafts([dict(request="r", prompt="A cat.", text=t, model="m", candidate=i)
+                          for i, t in enumerate(["A fine tale of a cat.", "Cat.", "The cat sat on a mat."])])
+    for i, s in zip(ids, [0.9, 0.1, 0.5]):
+        rec.add_scores(i, {"panel": (s, "")})
+    code, out, err = cli(capsys, "pairs", "build", "--pair-mode", "all")
+    assert code == 0 and out.startswith("3 pair(s)"), err
+    code, out, _ = cli(capsys, "pairs", "list", "--json")
+    pairs = [json.loads(l) for l in out.splitlines()]
+    assert len(pairs) == 3 and all(p["origin"] == "critic" for p in pairs)
+    assert cli(capsys, "pairs", "veto", str(pairs[0]["id"]), "--reason", "no")[0] == 0
+    assert cli(capsys, "rounds", "veto", str(pairs[1]["id"]))[0] == 0
+    code, out, _ = cli(capsys, "pairs", "export", str(tmp_path / "p.jsonl"))
+    assert code == 0 and len((tmp_path / "p.jsonl").read_text().splitlines()) == 1
+
+    code, out, err = cli(capsys, "train", "--model", str(tiny_model_dir), "--precision", "fp32", "--steps", "1", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["pairs"] == [pairs[2]["id"]] and r["current"] and r["metrics"]["steps"] == 1
+
+    code, _, err = cli(capsys, "train", "--model", str(tiny_model_dir), "--steps", "1")
+    assert code == 2 and "no untrained" in err
+    code, _, err = cli(capsys, "train", "--model", str(tiny_model_dir), "--learning-rate", "-1")
+    assert code == 2 and "learning_rate must be > 0" in err
+    code, _, err = cli(capsys, "train", "--model", str(tiny_model_dir), "--beta", "-0.5")
+    assert code == 2 and "beta must be > 0" in err
+    code, _, err = cli(capsys, "rounds", "rollback", "42")
+    assert code == 2 and "no round with id 42" in err
+    assert len(rec.rounds()) == 1
+
+
+def _round_in_process(workspace, model_dir, seen):
+    from accelerate import PartialState
+
+    from record import open_record
+    from training.config import RoundConfig
+    from training.round import run_round
+
+    os.environ["SCRIPTORIUM_HOME"] = workspace
+    state = PartialState()
+    rid = run_round(open_record(), None, RoundConfig(batch_size=1, epochs=1), model=model_dir, precision="fp32")
+    seen.put((state.process_index, state.num_processes, rid))
+
+
+@pytest.mark.slow
+def test_a_round_runs_under_accelerate_with_several_processes(workspace, tiny_model_dir):
+    """Two CPU processes through accelerate's launcher (what `accelerate launch --num_processes 2`
+    sets up): the batches are sharded, both processes agree on the round, one round is recorded."""
+    import multiprocessing
+
+    from accelerate import debug_launcher
+
+    from record import open_record
+    from training.cli import __doc__ as cli_doc
+
+    assert "accelerate launch --num_processes" in cli_doc
+    rec = open_record(workspace)
+    fakes.seed_pairs(rec, 4)
+    seen = multiprocessing.get_context("fork").SimpleQueue()
+    debug_launcher(_round_in_process, args=(str(workspace), str(tiny_model_dir), seen), num_processes=2)
+    results = sorted(seen.get() for _ in range(2))
+    assert [(i, n) for i, n, _ in results] == [(0, 2), (1, 2)]
+    (row,) = rec.rounds()
+    assert {rid for *_, rid in results} == {row["id"]} and row["status"] == "done"
+    # one epoch of 4 pairs, 1 per process per step: 2 steps (not 4), so the batches were sharded
+    assert row["metrics"]["steps"] == 2 and len(rec.round_pairs(row["id"])) == 4
+    assert Path(row["adapter_path"], "adapter_model.safetensors").is_file()
