@@ -30,6 +30,17 @@ def write_atomic(path: Path, text: str) -> Path:
     return path
 
 
+def write_if_changed(path: Path, text: str) -> Path:
+    """``write_atomic`` unless the file already holds exactly ``text`` (a resumed run rewrites
+    nothing it wrote before)."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return path
+    except (OSError, UnicodeDecodeError):
+        pass
+    return write_atomic(path, text)
+
+
 def clean_partials(folder: Path) -> None:
     """Remove temporary files a killed run left behind."""
     if folder.is_dir():

@@ -207,7 +207,11 @@ class RayBackend:
         ready, _ = ray.wait(list(self.in_flight), num_returns=1)
         actor = self.in_flight.pop(ready[0])
         self.idle.append(actor)
-        return ray.get(ready[0])
+        try:
+            return ray.get(ready[0])
+        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as e:
+            raise RayBackendError(f"a Ray worker died ({_cause(e)}); finished items are in the record: run the same "
+                                  "command again to resume") from e
 
     def close(self) -> None:
         import ray

@@ -274,16 +274,16 @@ def _write_outputs(rec, out, items, books, book_dirs, state, done, title, cfg, i
         from publish.export import default_suffix
     for item in items:
         if item.key in done:
-            written.append(md.write_atomic(item_path(item), item_markdown(item)))
+            written.append(md.write_if_changed(item_path(item), item_markdown(item)))
     if not books:
         sections = [item_markdown(i) for i in items if i.key in done]
-        written.append(md.write_atomic(out / "manuscript.md", md.manuscript_markdown(title, sections)))
+        written.append(md.write_if_changed(out / "manuscript.md", md.manuscript_markdown(title, sections)))
         book_outs = [(state["book_ids"][0]["id"], out, title)]
     else:
         book_outs = []
         for b, spec_b in enumerate(books):
             sections = [item_markdown(i) for i in items if i.book == b and i.key in done]
-            written.append(md.write_atomic(book_dirs[b] / "manuscript.md",
+            written.append(md.write_if_changed(book_dirs[b] / "manuscript.md",
                                            md.manuscript_markdown(spec_b.title, sections, spec_b.author, spec_b.premise)))
             book_outs.append((state["book_ids"][b]["id"], book_dirs[b], spec_b.title))
     for fmt in cfg.formats:
