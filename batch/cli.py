@@ -84,6 +84,12 @@ def run_batch_command(args) -> int:
         items, source = book_items(books), ",".join(args.book)
         if args.limit is not None:
             items = items[:args.limit]
+    if args.adapter and args.adapter.lower() != "none":
+        from pathlib import Path
+
+        from writer.models import check_adapter_dir
+
+        check_adapter_dir(Path(args.adapter).expanduser())
     out = check_out_dir(args.out)
     if use_ray:
         from batch.ray_backend import is_ray_available, RayBackendError

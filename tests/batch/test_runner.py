@@ -150,3 +150,31 @@ def test_bad_input_stops_before_any_work(tmp_path, batch_model, capsys):
 
     assert cli(ws, "--prompts", good, "--out", tmp_path / "out", *drafting(batch_model), "--format", "mobi") == 2
     assert "export format 'mobi' unknown" in capsys.readouterr().err
+
+
+def test_adapter_flag_is_used_and_recorded(tmp_path, batch_model, capsys):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    adapter = tmp_path / "adapter"
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(batch_model),
+                           LoraConfig(r=2, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    model.save_pretrained(adapter)
+    prompts = write_prompts(tmp_path / "p.jsonl", ["A cat finds a map."])
+    ws = tmp_path / "ws"
+    assert cli(ws, "--prompts", prompts, "--out", tmp_path / "out", *drafting(batch_model, k=2),
+               "--adapter", tmp_path / "missing") == 2
+    assert "adapter folder" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+    assert cli(ws, "--prompts", prompts, "--out", tmp_path / "out", *drafting(batch_model, k=2), "--adapter", adapter) == 0
+    assert cli(ws, "--prompts", prompts, "--out", tmp_path / "base", *drafting(batch_model, k=2), "--adapter", "none") == 0
+    from record import Record
+
+    rec = Record.open(ws / "record.sqlite")
+    try:
+        rows = rec.query("SELECT adapter, request, text FROM drafts ORDER BY id")
+    finally:
+        rec.close()
+    assert [r["adapter"] for r in rows] == [str(adapter.resolve())] * 2 + [None] * 2
+    assert len({r["request"] for r in rows}) == 2  # the adapter is part of the run: a separate batch
+    assert [r["text"] for r in rows[:2]] != [r["text"] for r in rows[2:]]  # and it changed the drafts
