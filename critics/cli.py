@@ -208,3 +208,7 @@ def register(sub) -> None:
 
     ls = group.add_parser("list", help="the registered critics")
     ls.set_defaults(run=run_list)
+
+    from critics.fit_cli import register_fit  # fit, versions, use: the panel tuned to the authors (light)
+
+    register_fit(group)
