@@ -218,7 +218,7 @@ def run_cotrain(args) -> int:
     rules = pair_rules_from_args(args)
     loop = CotrainConfig(rounds=args.rounds, heldout=args.heldout, eval_k=args.eval_k, precision=args.precision,
                          train_precision=args.train_precision, guard_critic=args.guard_critic,
-                         instructions=args.instructions)
+                         instructions=args.instructions, invent=args.invent)
     prompts = read_prompts(args.prompts, args.limit)
     if len(prompts) < 2:
         raise _usage(f"{args.prompts} holds {len(prompts)} prompt(s); co-training needs at least 2 (some are held out)")
@@ -351,6 +351,8 @@ def register(sub) -> None:
     p.add_argument("--eval-k", type=int, default=1, help="candidates per held-out prompt when evaluating (default 1)")
     p.add_argument("--train-precision", choices=["4bit", "bf16", "fp32"], default="4bit",
                    help="base weights while training (default 4bit nf4)")
+    p.add_argument("--invent", type=int, default=0, metavar="N",
+                   help="each round, the writer invents up to N new training prompts (filtered; never held out)")
     p.add_argument("--guard-critic", help="critic left out of the training panel and used as a guard "
                                           "(default: the panel's last critic)")
     p.add_argument("--report", metavar="DIR", help="report folder (default <workspace>/reports/cotrain)")
