@@ -217,3 +217,32 @@ def test_cotrain_invent_tops_up_training_never_heldout(record, tiny_model_dir, m
     assert eval_prompts == {h["text"] for h in held}
     report = (Path(record.path).parent / "reports" / "cotrain" / "report.md").read_text()
     assert "from invented" in report
+
+
+@pytest.mark.slow
+def test_builtin_model_invents_usable_prompts(record, builtin_dir):
+    """The real writer, the real embedder: kept prompts pass every filter and are recorded."""
+    from critics.embed import get_embedder
+    from writer.models import load_writer
+
+    writer = load_writer(builtin_dir, progress=False)
+    res = invent_prompts(record, writer, 3, seeds=SEEDS, cfg=InventConfig(max_new_tokens=48))
+    assert res.counts["kept"] >= 1, res.counts
+    assert sum(v for k, v in res.counts.items() if k not in ("kept", "surplus")) + res.counts["kept"] + \
+        res.counts.get("surplus", 0) == res.candidates
+    kept = record.query("SELECT * FROM prompts WHERE origin = 'invented'")
+    assert [r["text"] for r in kept] == res.texts
+    verdicts = filter_candidates(res.texts, SEEDS, [], InventConfig(), get_embedder().encode)
+    assert all(v.reason is None for v in verdicts), [(v.text, v.reason) for v in verdicts]
+    assert all(r["meta"]["relevance"] >= 0.15 and r["meta"]["max_similarity"] < 0.9 for r in kept)
+
+
+def test_cotrain_cli_takes_invent():
+    from ui.cli import make_parser
+
+    args = make_parser().parse_args(["cotrain", "--prompts", "p.jsonl", "--invent", "3"])
+    assert args.invent == 3
+    from training.cotrain import CotrainConfig, CotrainError
+
+    with pytest.raises(CotrainError, match="invent"):
+        CotrainConfig(invent=-1)
