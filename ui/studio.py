@@ -188,7 +188,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
         with gr.Tab("Classroom", id="classroom") as classroom_tab:
             class_refresh = gr.Button("Refresh")
             rounds_df = gr.Dataframe(headers=class_h.ROUND_HEADERS, datatype="str", interactive=False, label="Rounds")
-            metrics_plot = gr.LinePlot(x="round", y="value", color="metric", label="Round metrics", height=260)
+            metrics_plot = gr.LinePlot(x="round", y="value", color="metric", label="Round metrics", height=340)
             with gr.Row():
                 round_dd = gr.Dropdown(label="Round", choices=[], value=None)
                 make_current_btn = gr.Button("Make this round current (rollback)")
@@ -222,7 +222,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 beta = gr.Number(label="Beta", value=0.1)
                 train_btn = gr.Button("Start a round", variant="primary")
             train_progress = gr.HTML(progress_html(0, 0, "no round running"))
-            train_plot = gr.LinePlot(x="step", y="value", color="metric", label="Loss and reward", height=260)
+            train_plot = gr.LinePlot(x="step", y="value", color="metric", label="Loss and reward", height=340)
             train_msg = gr.Textbox(label="Training", interactive=False, lines=3)
             timer = gr.Timer(1.0, active=False)
 
@@ -586,7 +586,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             user = _user(engine, request)
             lineage = engine.lineage
             choices = class_h.round_choices(rec, lineage)
-            return {rounds_df: class_h.rounds_rows(rec, lineage), metrics_plot: class_h.metrics_frame(rec, lineage),
+            metrics = class_h.metrics_frame(rec, lineage)
+            return {rounds_df: class_h.rounds_rows(rec, lineage), metrics_plot: None if metrics.empty else metrics,
                     round_dd: gr.update(choices=choices), pending_df: class_h.pending_rows(rec, user)}
 
         class_out = [rounds_df, metrics_plot, round_dd, pending_df]
@@ -641,6 +642,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 return gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False)
             snap = job.snapshot()
             plot = train_h.history_frame(snap["history"])
+            plot = gr.skip() if plot.empty else plot  # an empty first frame leaves the chart without colours
             if snap["state"] == "done":
                 return (progress_html(snap["total"] or 1, snap["total"] or 1, "done"), plot, snap["summary"],
                         gr.Timer(active=False))

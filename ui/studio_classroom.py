@@ -48,7 +48,9 @@ def metrics_frame(rec, lineage: str):
         for key, value in sorted((r["metrics"] or {}).items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(("_last", "_mean")):
                 rows.append({"round": r["id"], "metric": key, "value": float(value)})
-    return pd.DataFrame(rows, columns=["round", "metric", "value"])
+    # explicit types even when empty: the chart fixes its axes' kinds from the first frame it gets
+    return pd.DataFrame(rows, columns=["round", "metric", "value"]).astype({"round": "int64", "metric": "str",
+                                                                            "value": "float64"})
 
 
 def _pair_row(p: dict[str, Any]) -> list[Any]:

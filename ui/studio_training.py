@@ -126,4 +126,6 @@ def history_frame(history: list[dict[str, Any]]):
     import pandas as pd
 
     rows = [{"step": h["step"], "metric": k, "value": h[k]} for h in history for k in CHART_KEYS if k in h]
-    return pd.DataFrame(rows, columns=["step", "metric", "value"])
+    # explicit types even when empty: the chart fixes its axes' kinds from the first frame it gets
+    return pd.DataFrame(rows, columns=["step", "metric", "value"]).astype({"step": "int64", "metric": "str",
+                                                                           "value": "float64"})

@@ -111,3 +111,8 @@ def test_a_real_round_on_the_tiny_writer_becomes_current(workspace, tiny_model_d
         assert T.book_pair_ids(engine.rec, book["id"], True) == []  # taught pairs are no longer pending
     finally:
         engine.close()
+
+
+def test_chart_frames_have_numeric_axes_even_when_empty():
+    empty = T.history_frame([])
+    assert empty.empty and str(empty["step"].dtype) == "int64" and str(empty["value"].dtype) == "float64"
