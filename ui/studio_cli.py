@@ -10,6 +10,7 @@ Light on purpose: Gradio and torch load inside the command.
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 
 from record.errors import UserError
@@ -52,6 +53,8 @@ def run_studio(args) -> int:
                           max_new_tokens=args.max_new_tokens, concurrency=args.concurrency,
                           train_precision=args.train_precision, auth=auth is not None)
     app = build_app(engine)
+    # Load the writer while the browser opens, so the first draft does not wait for it.
+    threading.Thread(target=engine.warm_up, daemon=True, name="load-writer").start()
     print(f"Scriptorium studio on http://{args.host}:{args.port} (workspace {engine.workspace}); Ctrl-C stops it")
     launch(app, host=args.host, port=args.port, auth=auth, max_file_size=args.max_upload)
     return 0
@@ -62,6 +65,9 @@ def register(sub) -> None:
                        description="Start the Gradio writing studio: books, story bible, outline, drafting with "
                                    "critics, picks, training rounds, export and feedback sessions.")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    # also accepted after the command; SUPPRESS keeps `scriptorium --workspace DIR studio` working
+    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
+                   help="workspace folder (default: $SCRIPTORIUM_HOME or ~/.scriptorium)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--auth", action="append", metavar="USER:PASS",
                    help="require sign-in; repeat for several authors (each sees only their own books)")

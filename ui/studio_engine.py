@@ -75,6 +75,14 @@ class StudioEngine:
                 self._tokenizer = self._writer.tokenizer
             return self._writer
 
+    def warm_up(self) -> None:
+        """Load the writer now (a background thread at start-up); a failure is reported at the
+        first draft, where the author sees it."""
+        try:
+            self._load()
+        except Exception as e:  # noqa: BLE001 - shown again, as a message, when drafting
+            print(f"note: the writer could not be loaded yet: {e}")
+
     @property
     def lineage(self) -> str:
         """The model id that rounds are recorded under (as ``scriptorium draft`` uses it)."""

@@ -18,6 +18,9 @@ def test_defaults_bind_to_localhost():
                                      "bob:y:z", "--max-new-tokens", "16", "--model", "m", "--precision", "bf16"])
     assert args.port == 8001 and args.max_new_tokens == 16 and args.workspace == "ws" and args.precision == "bf16"
     assert parse_auth(args.auth, None) == [("ann", "x"), ("bob", "y:z")]
+    assert make_parser().parse_args(["studio", "--workspace", "w2"]).workspace == "w2"
+    assert make_parser().parse_args(["--workspace", "w1", "studio"]).workspace == "w1"
+    assert make_parser().parse_args(["studio"]).workspace is None
 
 
 def test_auth_file(tmp_path):
