@@ -194,7 +194,9 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 make_current_btn = gr.Button("Make this round current (rollback)")
             round_pairs_df = gr.Dataframe(headers=class_h.PAIR_HEADERS, datatype="str", interactive=False,
                                           label="Pairs this round was taught with")
-            with gr.Accordion("Before and after: the same prompt and seed", open=False):
+            samples_df = gr.Dataframe(headers=class_h.SAMPLE_HEADERS, datatype="str", interactive=False, wrap=True,
+                                      label="Before and after this round, on the same prompt and seed (from the record)")
+            with gr.Accordion("Before and after: draft a new prompt", open=False):
                 with gr.Row():
                     ba_prompt = gr.Textbox(label="Prompt", scale=3)
                     ba_seed = gr.Number(label="Seed", value=0, precision=0)
@@ -596,9 +598,10 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
 
         @friendly
         def on_round(rid):
-            return class_h.round_pair_rows(rec, None if rid in (None, "base") else rid)
+            rid = None if rid in (None, "base") else rid
+            return class_h.round_pair_rows(rec, rid), class_h.recorded_samples(rec, rid)
 
-        round_dd.input(on_round, round_dd, round_pairs_df, api_name="round_pairs")
+        round_dd.input(on_round, round_dd, [round_pairs_df, samples_df], api_name="round_pairs")
 
         @friendly
         def on_make_current(rid, request: gr.Request):

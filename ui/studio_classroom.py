@@ -118,6 +118,32 @@ def make_current(engine, round_id) -> str:
     return "The base model is now current." if rid is None else f"Round {rid} is now current."
 
 
+SAMPLE_HEADERS = ["prompt (start)", "seed", "before", "after"]
+
+
+def recorded_samples(rec, round_id, limit: int = 6) -> list[list[Any]]:
+    """Drafts already on the record that show the round's change: each draft written by the
+    round (its held-out evaluation drafts first) beside the parent's draft on the same prompt,
+    seed and candidate number (the base model's when the round has no parent)."""
+    if round_id in (None, "", "base"):
+        return []
+    r = rec.get("rounds", int(round_id))
+    listed = ((r["metrics"] or {}).get("eval") or {}).get("draft_ids") or []
+    after = [rec.get("drafts", i) for i in listed] if listed else rec.query(
+        "SELECT * FROM drafts WHERE round_id = ? AND seed IS NOT NULL ORDER BY id DESC LIMIT 200", (r["id"],))
+    parent_clause = "round_id = ?" if r["parent_id"] else "round_id IS NULL"
+    rows = []
+    for d in after:
+        params = (d["prompt"], d["seed"], d["candidate"]) + ((r["parent_id"],) if r["parent_id"] else ())
+        before = rec.one(f"SELECT text FROM drafts WHERE prompt = ? AND seed = ? AND candidate = ? AND {parent_clause} "
+                         "ORDER BY id DESC LIMIT 1", params)
+        if before is not None:
+            rows.append([_excerpt(d["prompt"]), d["seed"], before["text"], d["text"]])
+        if len(rows) >= limit:
+            break
+    return rows
+
+
 def before_after(engine, round_id, prompt: str, seed: int = 0) -> tuple[str, str, str]:
     """Draft the same prompt with the same seed before (the parent round) and after the round."""
     from writer.cli import record_candidates

@@ -75,9 +75,12 @@ def test_every_tab_through_the_app(serve, tiny_model_dir):
     assert "Round 1 is now current" in progress[2], progress[2]
     room = c.predict(api_name="/classroom")
     assert rows(room[0])[0][:3] == [1, "base", "done"] and rows(room[0])[0][5] == "yes"
-    assert [r[0] for r in rows(c.predict(1, api_name="/round_pairs"))] == [pending[0][0]]
+    taught, _ = c.predict(1, api_name="/round_pairs")
+    assert [r[0] for r in rows(taught)] == [pending[0][0]]
     before, after, label = c.predict(1, "A cat finds a map.", 3, api_name="/before_after")
     assert before and after and "round 1" in label
+    _, samples = c.predict(1, api_name="/round_pairs")
+    assert [r[2:] for r in rows(samples)] == [[before, after]]
     assert c.predict("base", api_name="/make_current")[-1] == "The base model is now current."
     assert engine.rec.current_round(engine.lineage) is None
 

@@ -82,6 +82,9 @@ def test_before_and_after_use_the_same_prompt_and_seed(engine, book, tiny_model_
     assert [r["round_id"] for r in rows[:2]] == [None, r1] and rows[0]["seed"] == rows[1]["seed"]
     with pytest.raises(StudioError, match="pick a trained round"):
         C.before_after(engine, "base", "x")
+    samples = C.recorded_samples(engine.rec, r1)  # the comparison stays on the record for the classroom
+    assert samples and samples[0][1] == rows[0]["seed"] and (samples[0][2], samples[0][3]) == (before, after)
+    assert C.recorded_samples(engine.rec, "base") == []
 
 
 def test_pending_pairs_are_private_with_auth(engine):
