@@ -80,8 +80,9 @@ class ReplayConfig:
 
 
 def lessons(rec, lineage: str) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """(round, its non-vetoed pairs in id order) for each round from the base to the lineage's
-    current round, oldest first; rounds left with no pairs are skipped."""
+    """(round, its non-vetoed pairs in id order) for each DPO round from the base to the
+    lineage's current round, oldest first; rounds left with no pairs are skipped, and so is the
+    SFT step of a lineage that was itself replayed (its DPO rounds carry the same pairs)."""
     current = rec.current_round(lineage)
     if current is None:
         raise ReplayError(f"lineage {lineage!r} has no current round, so there is nothing to replay; train it first "
@@ -90,6 +91,8 @@ def lessons(rec, lineage: str) -> list[tuple[dict[str, Any], list[dict[str, Any]
     live = {p["id"]: p for p in rec.pairs()}  # vetoed pairs are never taught, here either
     out = []
     for r in reversed(rec.round_lineage(current["id"])):
+        if (r["config"] or {}).get("kind") == "replay-sft":
+            continue  # a replayed lineage's SFT step: its pairs come again in the DPO rounds after it
         pairs = [live[p["id"]] for p in rec.round_pairs(r["id"]) if p["id"] in live]
         if pairs:
             out.append((r, pairs))

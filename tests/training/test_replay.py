@@ -107,3 +107,16 @@ def test_cli_replay_errors_speak_to_the_user(workspace, tmp_path, capsys):
     target = make_tiny_model(tmp_path / "gpt2", arch="gpt2")
     assert main(["--workspace", str(workspace), "replay", "--to", str(target)]) == 2
     assert "nothing to replay" in capsys.readouterr().err
+
+
+def test_lessons_of_a_replayed_lineage_skip_its_sft_step(record):
+    ids = seed_pairs(record, 3)
+    sft = record.add_round("m", "m", None, {"kind": "replay-sft"}, replayed_from="other")
+    record.finish_round(sft, "/a/sft", {}, ids)
+    r2 = record.add_round("m", "m", sft, {})
+    record.finish_round(r2, "/a/r2", {}, ids[:2])
+    r3 = record.add_round("m", "m", r2, {})
+    record.finish_round(r3, "/a/r3", {}, ids[2:])
+    record.veto_pair(ids[0], "later found bad")
+    plan = lessons(record, "m")
+    assert [(r["id"], [p["id"] for p in ps]) for r, ps in plan] == [(r2, [ids[1]]), (r3, [ids[2]])]
