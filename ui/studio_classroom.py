@@ -45,8 +45,11 @@ def metrics_frame(rec, lineage: str):
     for r in rec.rounds(lineage):
         if r["status"] != "done":
             continue
-        for key, value in sorted((r["metrics"] or {}).items()):
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(("_last", "_mean")):
+        m = r["metrics"] or {}
+        found = {k: v for k, v in m.items() if k.endswith(("_last", "_mean"))}
+        found.update({f"eval {k}": v for k, v in (m.get("eval") or {}).items()})  # co-training evaluations
+        for key, value in sorted(found.items()):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
                 rows.append({"round": r["id"], "metric": key, "value": float(value)})
     # explicit types even when empty: the chart fixes its axes' kinds from the first frame it gets
     return pd.DataFrame(rows, columns=["round", "metric", "value"]).astype({"round": "int64", "metric": "str",

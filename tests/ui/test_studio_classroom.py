@@ -10,6 +10,24 @@ from ui import studio_drafting as D
 from ui.studio_engine import StudioError
 
 
+@pytest.fixture(scope="module")
+def classroom_writer(tiny_model_dir):
+    """A writer of this module's own: the adapters these tests load stay off the shared one."""
+    from writer.models import load_writer
+
+    return load_writer(tiny_model_dir, device="cpu", progress=False)
+
+
+@pytest.fixture
+def engine(workspace, tiny_model_dir, classroom_writer):
+    from ui.studio_engine import StudioEngine
+
+    classroom_writer.use_adapter(None)
+    eng = StudioEngine(workspace, model=str(tiny_model_dir), writer=classroom_writer, max_new_tokens=8)
+    yield eng
+    eng.close()
+
+
 def make_adapter(model_dir, path, seed):
     """A LoRA adapter with non-zero weights, so it really changes what the tiny model writes."""
     import torch
@@ -46,11 +64,12 @@ def test_rounds_pairs_metrics_veto_and_rollback(engine, book, tiny_model_dir, tm
     r1 = finished_round(engine, None, make_adapter(tiny_model_dir, tmp_path / "a1", 1), pair_ids[:1],
                         {"loss_last": 0.69, "loss_mean": 0.7, "rewards_margins_last": 0.1, "pairs": 1})
     r2 = finished_round(engine, r1, make_adapter(tiny_model_dir, tmp_path / "a2", 2), [],
-                        {"loss_last": 0.5, "loss_mean": 0.6})
+                        {"loss_last": 0.5, "loss_mean": 0.6, "eval": {"reward": 0.4, "reward_hacking": False,
+                                                                       "draft_ids": [1]}})
     rows = C.rounds_rows(engine.rec, engine.lineage)
     assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows] == [(r1, "base", "done", 1, ""), (r2, r1, "done", 0, "yes")]
     frame = C.metrics_frame(engine.rec, engine.lineage)
-    assert set(frame["metric"]) == {"loss_last", "loss_mean", "rewards_margins_last"}
+    assert set(frame["metric"]) == {"loss_last", "loss_mean", "rewards_margins_last", "eval reward"}
     assert frame[(frame["round"] == r2) & (frame["metric"] == "loss_last")]["value"].item() == 0.5
     assert [r[0] for r in C.round_pair_rows(engine.rec, r1)] == pair_ids[:1]
     with pytest.raises(StudioError, match="already taught"):
