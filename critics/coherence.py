@@ -7,8 +7,8 @@ Three parts, on all-MiniLM-L6-v2 sentence embeddings:
 - flow (weight 0.8): for each sentence, the share of the story's other sentences that are less
   similar to it than its neighbours (up to 2 sentences away). In random order that share is
   0.5 for any story; in written order neighbours are closer than most (0.6 on average in
-  the HANNA stories). Mapping: ramp(share, 0.5 -> 0, 0.75 -> 1), so a shuffled story earns
-  about nothing for flow.
+  the HANNA stories). Mapping: sigmoid((share - 0.55) / 0.06): 0.30 at random order, 0.70 at
+  0.60, 0.92 at 0.70; strictly increasing, so two stories never tie on flow.
 - names (weight 0.2): a name that changes spelling ("Sarah" then "Sara"), or a character named
   often early who vanishes from the second half of a long story.
 - drift (a penalty of up to 0.2): the paragraph (or, in a one-paragraph story, the 3-sentence
@@ -20,6 +20,7 @@ Stories under 3 sentences cannot show flow; they score 0.5 on it and the reason 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 
@@ -129,7 +130,7 @@ class CoherenceCritic(Critic):
         vecs = batch.sentence_vectors(i)
         n = len(vecs)
         gap = neighbour_rank(vecs)
-        flow = 0.5 if np.isnan(gap) else ramp(gap, 0.5, 0.75)
+        flow = 0.5 if np.isnan(gap) else 1.0 / (1.0 + math.exp(-(gap - 0.55) / 0.06))
         low, span, kind = drift(vecs, doc.paragraphs)
         drift_score = ramp(low, 0.0, 0.15)
         problems = name_problems(batch.embedded_sentences(i))
@@ -143,7 +144,7 @@ class CoherenceCritic(Critic):
             label = f"the paragraph at {where}" if kind == "paragraph" else where
             notes.append(f"{label} drift away from the rest of the story (similarity {low:.2f})")
         notes.extend(problems[:2])
-        if not np.isnan(gap) and flow < 0.3:
+        if not np.isnan(gap) and gap < 0.53:
             notes.append(f"sentences barely follow from one another (neighbours closer than {gap:.0%} of the "
                          "story's sentences; random order gives 50%)")
         if not notes:

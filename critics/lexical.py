@@ -7,7 +7,7 @@ ratio above 0.72, forward and backward averaged), which, unlike a raw type-token
 fall just because a story is longer. Repetition is the share of repeated word 4-grams and the
 share of sentences that repeat an earlier one (looping).
 
-Score mapping (fixed): diversity = ramp(MTLD, 15 -> 0, 80 -> 1), saturating at 80 so that
+Score mapping (fixed): diversity = ramp(MTLD, 0 -> 0, 80 -> 1), saturating at 80 so that
 thesaurus-stuffing earns nothing; repetition = 1 / (1 + (share / 0.05)^2) for 4-grams and
 likewise for repeated sentences, the worse of the two. Score = diversity^0.35 x repetition^0.65,
 a weighted geometric mean, so heavy repetition sinks the score whatever the vocabulary.
@@ -91,7 +91,7 @@ class LexicalCritic(Critic):
         d = mtld(tokens)
         rep4 = repeated_ngram_share(tokens)
         rep_s = repeated_sentence_share(doc.sentence_words)
-        diversity = ramp(d, 15.0, 80.0) if len(tokens) >= SHORT else ramp(len(set(tokens)) / len(tokens), 0.3, 0.8)
+        diversity = ramp(d, 0.0, 80.0) if len(tokens) >= SHORT else ramp(len(set(tokens)) / len(tokens), 0.3, 0.8)
         repetition = min(decay(rep4), decay(rep_s))
         score = (diversity ** 0.35) * (repetition ** 0.65)  # weighted geometric mean: a loop sinks it
         phrase = top_phrase(tokens) if rep4 > 0.03 or rep_s > 0 else None

@@ -43,3 +43,14 @@ def test_every_critic_scores_offline(no_network):
     panel = Panel(PanelConfig(critics=["style", "lexical", "coherence", "relevance"]))
     (result,) = panel.score([LIGHTHOUSE_PROMPT], [LIGHTHOUSE + " A brand new sentence about zephyrs."])
     assert 0 < result.total <= 1 and set(result.critics) == {"style", "lexical", "coherence", "relevance"}
+
+
+def test_fluency_and_learned_paths_offline(no_network, tiny_writer):
+    from critics.fluency import FluencyCritic
+    from critics.learned import train_from_texts
+
+    (r,) = FluencyCritic(reference=tiny_writer).score([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])
+    assert 0 <= r.score <= 1
+    critic, _ = train_from_texts(["p"] * 8, [LIGHTHOUSE + f" Line {k}." for k in range(8)],
+                                 [f"Bad {k}. Bad bad bad." for k in range(8)])
+    assert 0 <= critic.score(["p"], ["A new story about the sea."])[0].score <= 1
