@@ -20,6 +20,7 @@ from ui.studio_engine import StudioError
 from ui.studio_outline import chapter_for_item
 
 MODES = ("chapter", "rewrite", "expand")
+SUPERSEDED = "the author picked another candidate"
 PASSAGE_REQUEST = {
     "rewrite": "Rewrite this passage from the chapter \"{title}\" so it reads better. Keep its events and "
                "its length; change the wording.\n\nPassage:\n{passage}",
@@ -168,6 +169,13 @@ def pick(engine, user: str | None, book_id, item_id, draft_ids: list[int], index
     who = author if author is not None else (user or book["author"] or "author")
     pairs = 0
     with rec.transaction():
+        # A change of mind: earlier picks among the same candidates stop counting (if not yet taught).
+        marks = ",".join("?" for _ in drafts)
+        ids = [d["id"] for d in drafts]
+        rec.conn.execute(
+            f"UPDATE pairs SET vetoed = 1, veto_reason = ? WHERE origin = 'pick' "
+            f"AND chosen_id IN ({marks}) AND rejected_id IN ({marks}) AND chosen_id != ? AND vetoed = 0 "
+            "AND id NOT IN (SELECT pair_id FROM round_pairs)", (SUPERSEDED, *ids, *ids, chosen["id"]))
         for other in drafts:
             if other["id"] == chosen["id"]:
                 continue
@@ -177,6 +185,10 @@ def pick(engine, user: str | None, book_id, item_id, draft_ids: list[int], index
                 margin = totals[chosen["id"]] - totals[other["id"]]
             if rec.add_pair(chosen["prompt"], chosen["id"], other["id"], "pick", margin=margin, pick_id=pick_id):
                 pairs += 1
+            else:  # picked before, then changed, now back: the pair counts again
+                pairs += rec.conn.execute(
+                    "UPDATE pairs SET vetoed = 0, veto_reason = NULL WHERE chosen_id = ? AND rejected_id = ? "
+                    "AND veto_reason = ?", (chosen["id"], other["id"], SUPERSEDED)).rowcount
         rec.set_chapter_text(chapter["id"], text)
     return {"text": text, "pairs": pairs,
             "message": f"Kept candidate {int(index) + 1}; {pairs} preference pair(s) recorded for training."}

@@ -80,6 +80,15 @@ def test_pick_sets_the_chapter_and_records_pairs_against_each_other(engine, book
         assert p["margin"] == pytest.approx(totals[p["chosen_id"]] - totals[p["rejected_id"]])
     picks = engine.rec.query("SELECT * FROM picks")
     assert len(picks) == 2 and {p["author"] for p in picks} == {"A. Keeper"}
+    D.pick(engine, None, book["id"], final["item_id"], ids, 2)  # the author changes their mind
+    live = {(p["chosen_id"], p["rejected_id"]) for p in engine.rec.pairs()}
+    assert live == {(ids[2], ids[0]), (ids[2], ids[1])}
+    assert {p["veto_reason"] for p in engine.rec.pairs(include_vetoed=True) if p["vetoed"]} == {
+        "the author picked another candidate"}
+    assert engine.rec.chapters(book["id"])[0]["text"] == engine.rec.get("drafts", ids[2])["text"]
+    back = D.pick(engine, None, book["id"], final["item_id"], ids, 1)  # ... and back again
+    assert back["pairs"] == 2
+    assert {(p["chosen_id"], p["rejected_id"]) for p in engine.rec.pairs()} == {(ids[1], ids[0]), (ids[1], ids[2])}
     with pytest.raises(StudioError, match="no candidate 5"):
         D.pick(engine, None, book["id"], final["item_id"], ids, 4)
 
