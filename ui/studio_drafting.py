@@ -169,13 +169,16 @@ def pick(engine, user: str | None, book_id, item_id, draft_ids: list[int], index
     who = author if author is not None else (user or book["author"] or "author")
     pairs = 0
     with rec.transaction():
-        # A change of mind: earlier picks among the same candidates stop counting (if not yet taught).
+        # A change of mind: this author's earlier pick among the same candidates stops counting
+        # (if not yet taught); other authors' feedback choices are theirs and stay.
         marks = ",".join("?" for _ in drafts)
         ids = [d["id"] for d in drafts]
         rec.conn.execute(
             f"UPDATE pairs SET vetoed = 1, veto_reason = ? WHERE origin = 'pick' "
             f"AND chosen_id IN ({marks}) AND rejected_id IN ({marks}) AND chosen_id != ? AND vetoed = 0 "
-            "AND id NOT IN (SELECT pair_id FROM round_pairs)", (SUPERSEDED, *ids, *ids, chosen["id"]))
+            "AND id NOT IN (SELECT pair_id FROM round_pairs) "
+            "AND pick_id IN (SELECT id FROM picks WHERE author = ? AND session = 'studio')",
+            (SUPERSEDED, *ids, *ids, chosen["id"], who))
         for other in drafts:
             if other["id"] == chosen["id"]:
                 continue
