@@ -119,7 +119,7 @@ def run_batch_command(args) -> int:
     if args.json:
         print(json.dumps(summary.to_dict()))
     else:
-        rate = summary.tokens / summary.work_seconds if summary.work_seconds else 0.0
+        rate = summary.tokens / summary.seconds if summary.seconds else 0.0
         print(f"batch {summary.run_key}: {summary.finished} of {summary.total} items written to {out} "
               f"({summary.generated} drafted now, {summary.finished - summary.generated} finished before; "
               f"{summary.tokens} tokens, {rate:.1f} tok/s)")
