@@ -131,7 +131,9 @@ class Judges:
     def guard_scores(self, prompts: list[str], stories: list[str]) -> list[float] | None:
         if self.guard is None:
             return None
-        return [float(r.total) for r in self.guard.score(prompts, stories)]
+        # the critic's own score, not a panel total (which floors and length penalties reshape)
+        return [float(r.critics[self.guard_name].score) if self.guard_name in (getattr(r, "critics", None) or {})
+                else float(r.total) for r in self.guard.score(prompts, stories)]
 
 
 def default_judges(reference=None, guard_critic: str | None = None) -> Judges:
@@ -227,6 +229,7 @@ def compare(current: dict[str, Any], previous: dict[str, Any] | None, base: dict
     out["win_rate_vs_base"] = win_rate(current["rewards"], base["rewards"])
     out["win_rate_vs_previous"] = win_rate(current["rewards"], previous["rewards"]) if previous else out["win_rate_vs_base"]
     out["base_reward"] = base["reward"]
+    out["base"] = {k: base.get(k) for k in ("reward", "mean_words", "distinct2", "guard_critic", "fluency_nll")}
     flags = guard_flags(current, previous, base, thresholds)
     out["guard_flags"] = flags
     out["reward_hacking"] = bool(flags)

@@ -35,7 +35,7 @@ def report_rows(rec, round_ids: list[int]) -> list[dict[str, Any]]:
             "mean_words": e.get("mean_words"), "distinct2": e.get("distinct2"), "guard_critic": e.get("guard_critic"),
             "guard_critic_name": e.get("guard_critic_name"), "fluency_nll": e.get("fluency_nll"),
             "flag": "REWARD HACKING?" if e.get("reward_hacking") else "ok", "guard_flags": e.get("guard_flags") or [],
-            "learned_critic": m.get("learned_critic"),
+            "learned_critic": m.get("learned_critic"), "base": e.get("base") or {},
         })
     return rows
 
@@ -58,6 +58,9 @@ def markdown(rows: list[dict[str, Any]], title: str = "Co-training report", char
     if names:
         lines += [f"Guard critic (left out of the training panel): {', '.join(sorted(names))}.", ""]
     lines += ["| " + " | ".join(h for _, h in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    if rows and rows[0]["base"]:
+        b = dict(rows[0]["base"], round="base", parent="-", reward=rows[0]["base"].get("reward"))
+        lines.append("| " + " | ".join(_cell(b.get(k)) for k, _ in COLUMNS) + " |")
     for r in rows:
         lines.append("| " + " | ".join(_cell(r.get(k)) for k, _ in COLUMNS) + " |")
     lines.append("")
