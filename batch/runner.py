@@ -257,7 +257,7 @@ def run_batch(rec, out: Path, items: list[Item], books: list[BookSpec], spec: Wr
     t = time.perf_counter()
     summary.finished = len(done)
     summary.outputs = [str(p) for p in _write_outputs(rec, out, items, books, book_dirs, state, done, title, cfg,
-                                                      item_path, item_markdown)]
+                                                      item_path, item_markdown, summary.failed)]
     keep += time.perf_counter() - t
     summary.seconds = time.perf_counter() - wall
     summary.bookkeeping_seconds = keep
@@ -265,9 +265,10 @@ def run_batch(rec, out: Path, items: list[Item], books: list[BookSpec], spec: Wr
     return summary
 
 
-def _write_outputs(rec, out, items, books, book_dirs, state, done, title, cfg, item_path, item_markdown) -> list[Path]:
-    """Every item file (rewritten: a kill may have struck between commit and write), the
-    manuscripts and the exports, all from the record."""
+def _write_outputs(rec, out, items, books, book_dirs, state, done, title, cfg, item_path, item_markdown,
+                   failed: list[dict[str, str]]) -> list[Path]:
+    """Every item file (rewritten if a kill struck between commit and write), the manuscripts
+    and the exports, all from the record. A failed export is appended to ``failed``."""
     written = []
     if cfg.formats:
         from publish import export_book
@@ -288,6 +289,9 @@ def _write_outputs(rec, out, items, books, book_dirs, state, done, title, cfg, i
             book_outs.append((state["book_ids"][b]["id"], book_dirs[b], spec_b.title))
     for fmt in cfg.formats:
         for book_id, folder, book_title in book_outs:
-            # export_book writes to a temporary name and renames: the file is whole or absent
-            written.append(export_book(rec, book_id, fmt, folder / f"{slug(book_title)}{default_suffix(fmt)}", force=True))
+            path = folder / f"{slug(book_title)}{default_suffix(fmt)}"
+            try:  # export_book writes to a temporary name and renames: the file is whole or absent
+                written.append(export_book(rec, book_id, fmt, path, force=True))
+            except Exception as e:  # the drafts are safe in the record; report and keep the other formats
+                failed.append({"item": f"export:{fmt}", "source": str(path), "error": f"{type(e).__name__}: {e}"})
     return written

@@ -178,3 +178,27 @@ def test_adapter_flag_is_used_and_recorded(tmp_path, batch_model, capsys):
     assert [r["adapter"] for r in rows] == [str(adapter.resolve())] * 2 + [None] * 2
     assert len({r["request"] for r in rows}) == 2  # the adapter is part of the run: a separate batch
     assert [r["text"] for r in rows[:2]] != [r["text"] for r in rows[2:]]  # and it changed the drafts
+
+
+def test_a_failed_export_is_reported_and_the_manuscript_kept(tmp_path, record, tiny_writer, monkeypatch):
+    import publish
+
+    from batch.config import BatchConfig
+    from batch.inputs import Item
+    from batch.runner import LocalBackend, run_batch
+    from batch.worker import ItemWorker, WriterSpec
+    from writer.draft import DraftConfig
+
+    def broken_export(*args, **kwargs):
+        raise ValueError("exporter broke")
+
+    monkeypatch.setattr(publish, "export_book", broken_export)
+    spec = WriterSpec(model_dir=str(tiny_writer.model_dir), model_id=tiny_writer.model_id)
+    draft_cfg = DraftConfig(k=2, max_new_tokens=6, seed=1).to_dict()
+    worker = ItemWorker(spec, draft_cfg, writer=tiny_writer, panel=RankPanel([0.3, 0.6]))
+    summary = run_batch(record, tmp_path / "out", [Item(key="a", position=0, prompt="A cat.")], [], spec, draft_cfg,
+                        BatchConfig(formats=["epub"], progress=False), LocalBackend(spec, draft_cfg, worker=worker))
+    assert summary.finished == 1 and summary.exit_code == 1
+    assert summary.failed == [{"item": "export:epub", "source": str(tmp_path / "out" / "batch-stories.epub"),
+                               "error": "ValueError: exporter broke"}]
+    assert (tmp_path / "out" / "manuscript.md").is_file()
