@@ -84,6 +84,10 @@ def run_batch_command(args) -> int:
         items, source = book_items(books), ",".join(args.book)
         if args.limit is not None:
             items = items[:args.limit]
+    if cfg.critics:
+        from critics.panel import PanelConfig
+
+        PanelConfig(critics=cfg.critics)  # an unknown critic name is refused here, not after the model loads
     if args.adapter and args.adapter.lower() != "none":
         from pathlib import Path
 

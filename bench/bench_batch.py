@@ -10,8 +10,9 @@ WritingPrompts file when present, else a built-in list) with the default critic 
 fresh workspace. Models are loaded and warmed up before the clock starts (load times are
 reported apart), so a row times drafting + scoring + best-of-K + record + files. Ray runs on a
 local Ray with ``--ray-cpus`` CPUs and one actor per CPU, each actor with one torch thread; the
-in-process runs use one torch thread (the fair match for one actor) and, for K=4, torch's
-default (one per core), which suffers badly when other processes share the cores. The bookkeeping share is the driver's
+in-process runs use one torch thread (the fair match for one actor); ``--default-threads`` adds
+K=4 with torch's default (one per core), which suffers badly when other processes share the
+cores. The bookkeeping share is the driver's
 time in record transactions, resume look-ups and file writes over the run's wall time.
 """
 
@@ -82,6 +83,8 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=64, help="tokens per candidate (default 64)")
     ap.add_argument("--ray-cpus", type=int, default=2, help="CPUs of the local Ray = its workers (default 2)")
     ap.add_argument("--no-ray", action="store_true", help="skip the Ray rows")
+    ap.add_argument("--default-threads", action="store_true",
+                    help="also time in-process K=4 with torch's default threads (very slow on shared, busy cores)")
     ap.add_argument("--json", help="also write the rows to this JSON file")
     args = ap.parse_args()
 
@@ -101,7 +104,8 @@ def main() -> None:
     panel_cfg = PanelConfig()
     rows, loads = [], {}
     default_threads = torch.get_num_threads()
-    for k, threads in ((1, 1), (4, 1), (4, default_threads)):
+    configs = [(1, 1), (4, 1)] + ([(4, default_threads)] if args.default_threads and default_threads > 1 else [])
+    for k, threads in configs:
         torch.set_num_threads(threads)
         draft_cfg = DraftConfig(k=k, max_new_tokens=args.max_new_tokens, seed=0).to_dict()
         t = time.perf_counter()

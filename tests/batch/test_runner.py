@@ -151,6 +151,10 @@ def test_bad_input_stops_before_any_work(tmp_path, batch_model, capsys):
     assert cli(ws, "--prompts", good, "--out", tmp_path / "out", *drafting(batch_model), "--format", "mobi") == 2
     assert "export format 'mobi' unknown" in capsys.readouterr().err
 
+    assert cli(ws, "--prompts", good, "--out", tmp_path / "out", *drafting(batch_model), "--critics", "style,wit") == 2
+    assert "no critic named 'wit'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (ws / "record.sqlite").exists()
+
 
 def test_adapter_flag_is_used_and_recorded(tmp_path, batch_model, capsys):
     from peft import LoraConfig, get_peft_model
