@@ -83,7 +83,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
         with gr.Row():
             book_dd = gr.Dropdown(label="Book", choices=[], value=None, interactive=True, scale=4, elem_id="book-picker",
                                   allow_custom_value=True)  # ownership is checked in every handler
-            whoami = gr.Textbox(label="Signed in as", interactive=False, scale=1)
+            whoami = gr.Textbox(label="Signed in as", interactive=False, scale=1, elem_id="whoami")
         status = gr.Textbox(label="Status", interactive=False, elem_id="status")
 
         # ---- Books ------------------------------------------------------------------------

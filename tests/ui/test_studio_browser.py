@@ -86,6 +86,8 @@ def test_create_book_bible_draft_pick_export_in_a_browser(studio):
             page.goto(url)
             expect(page.get_by_text("Scriptorium studio").first).to_be_visible(timeout=60_000)
             status = field(page, "status")
+            # the page's load event has run (it fills "Signed in as"): typing before that can be lost
+            expect(field(page, "whoami")).to_have_value(re.compile("local studio"), timeout=120_000)
 
             field(page, "book-title").fill("The Lighthouse")
             field(page, "book-author").fill("A. Keeper")
