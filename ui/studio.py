@@ -152,14 +152,14 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 draft_btn = gr.Button("Draft candidates", variant="primary", elem_id="draft")
                 regen_btn = gr.Button("Regenerate (new seed)")
                 stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
-            with gr.Accordion("Sampling and critic weights (remembered for this book)", open=False):
+            with gr.Accordion("Sampling and critic weights (remembered for this book)", open=False, elem_id="sampling"):
                 with gr.Row():
                     k = gr.Slider(1, MAX_K, value=2, step=1, label="Candidates (K)", elem_id="k")
                     temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="Temperature")
                     top_p = gr.Slider(0.05, 1, value=0.95, step=0.05, label="Top-p")
                     rep = gr.Slider(1, 2, value=1.1, step=0.05, label="Repetition penalty")
                     seed = gr.Number(label="Seed", value=0, precision=0)
-                    max_new = gr.Number(label="New tokens", value=engine.max_new_tokens, precision=0)
+                    max_new = gr.Number(label="New tokens", value=engine.max_new_tokens, precision=0, elem_id="max-new")
                 weights_df = gr.Dataframe(headers=["critic", "weight"], datatype=["str", "number"], interactive=True,
                                           label="Critic weights (0 = off; empty = the panel's defaults)", row_count=1)
                 panel_dd = gr.Dropdown(label="Panel version (`scriptorium critics fit` tunes one to your picks)",
@@ -284,10 +284,9 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
 
         def default_weights() -> list[list[Any]]:
             try:
-                from critics.registry import CRITICS, DEFAULT_CRITICS
+                return panel_h.weight_rows(None)
             except ImportError:
                 return [["", None]]
-            return [[n, 1.0 if n in DEFAULT_CRITICS else 0.0] for n in CRITICS]
 
         def budget_text(book_id, user) -> str:
             try:

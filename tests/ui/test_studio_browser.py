@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from record import Record
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "studio"
@@ -135,13 +137,22 @@ def test_create_book_bible_draft_pick_export_in_a_browser(studio):
             page.screenshot(path=str(ARTIFACTS / "5-passage-rewritten.png"), full_page=True)
             final_text = chapter.input_value()
 
+            # a long draft, stopped by the Stop button once text is streaming in
+            page.get_by_text("Sampling and critic weights").click()
+            field(page, "max-new").fill("1500")
+            page.locator("#draft").click()
+            expect(field(page, "cand-0")).not_to_have_value("", timeout=240_000)
+            page.locator("#stop").click()
+            expect(status).to_have_value(re.compile("Stopped: 2 partial candidates kept"), timeout=120_000)
+            page.screenshot(path=str(ARTIFACTS / "6-stopped.png"), full_page=True)
+
             page.get_by_role("tab", name="Export").click()
             page.locator("#export").click()
             expect(status).to_have_value(re.compile(r"Exported .*\.epub"), timeout=120_000)
             link = page.locator("#export-file a").first
             expect(link).to_be_visible(timeout=30_000)
             href = link.get_attribute("href")
-            page.screenshot(path=str(ARTIFACTS / "6-exported.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "7-exported.png"), full_page=True)
             assert page.evaluate("window.__xss") is None
         finally:
             browser.close()
@@ -156,6 +167,8 @@ def test_create_book_bible_draft_pick_export_in_a_browser(studio):
 
     words = html.unescape(body)
     assert all(w in words for w in final_text.split()[:5])  # the chapter as the author left it
+    stopped = Record.open(ws / "record.sqlite").query("SELECT finish_reason, tokens FROM drafts ORDER BY id DESC LIMIT 2")
+    assert {r["finish_reason"] for r in stopped} <= {"stopped", "stop"} and all(r["tokens"] < 1500 for r in stopped)
     if shutil.which("java") and Path("/usr/share/java/epubcheck.jar").exists():
         check = subprocess.run(["java", "-jar", "/usr/share/java/epubcheck.jar", str(downloaded)], capture_output=True,
                                text=True, timeout=180)
