@@ -6,7 +6,7 @@ Model work takes a slot from a semaphore sized by ``concurrency`` (the studio's 
 model work; Gradio's queue puts the same limit in front of it). A session's running draft is
 kept under its session id so its stop button can really stop generation.
 
-    engine = StudioEngine("./ws", model=None, max_new_tokens=96)
+    engine = StudioEngine("./ws", model=None, max_new_tokens=96)     # settings: StudioConfig
     with engine.writer_slot() as (writer, round_id):
         ...  # generate with writer; round_id is the adapter's round (None = base model)
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -32,29 +33,47 @@ def not_available(part: str, issue: str) -> StudioError:
     return StudioError(f"{part} is not available yet (the {issue} has not landed in this installation)")
 
 
+@dataclass
+class StudioConfig:
+    """How the studio runs its models. Defaults suit a 2-core CPU."""
+
+    model: str | None = field(default=None, metadata={"help": "local Hugging Face model folder (None: the built-in writer)"})
+    precision: str = field(default="fp32", metadata={"help": "drafting weights: fp32, bf16 or 4bit"})
+    train_precision: str = field(default="4bit", metadata={"help": "base weights while a round trains"})
+    max_new_tokens: int = field(default=96, metadata={"help": "default tokens per candidate (a book can change it)"})
+    concurrency: int = field(default=1, metadata={"help": "model jobs at once; the rest wait in the queue"})
+    auth: bool = field(default=False, metadata={"help": "authors sign in and see only their own books"})
+
+    def __post_init__(self):
+        from writer.models import PRECISIONS
+
+        if self.concurrency < 1:
+            raise StudioError(f"concurrency must be at least 1, got {self.concurrency}")
+        if not 1 <= self.max_new_tokens <= 8192:
+            raise StudioError(f"max_new_tokens must be between 1 and 8192, got {self.max_new_tokens}")
+        for name in ("precision", "train_precision"):
+            if getattr(self, name) not in PRECISIONS:
+                raise StudioError(f"{name} {getattr(self, name)!r} unknown; use one of {', '.join(PRECISIONS)}")
+
+
 class StudioEngine:
     """Shared state behind every session: record, writer, model queue, running drafts."""
 
-    def __init__(self, workspace: str | Path | None = None, model: str | None = None, precision: str = "fp32",
-                 max_new_tokens: int = 96, concurrency: int = 1, train_precision: str = "4bit", writer=None,
-                 auth: bool = False):
+    def __init__(self, workspace: str | Path | None = None, writer=None, **settings: Any):
         from record import Record, record_path, workspace_dir
 
-        if concurrency < 1:
-            raise StudioError(f"concurrency must be at least 1, got {concurrency}")
-        if not 1 <= max_new_tokens <= 8192:
-            raise StudioError(f"max_new_tokens must be between 1 and 8192, got {max_new_tokens}")
+        self.config = StudioConfig(**settings)
         self.workspace = workspace_dir(workspace)
         self.rec = Record.open(record_path(self.workspace))
-        self.model = model
-        self.precision = precision
-        self.train_precision = train_precision
-        self.max_new_tokens = max_new_tokens
-        self.concurrency = concurrency
-        self.auth = auth
+        self.model = self.config.model
+        self.precision = self.config.precision
+        self.train_precision = self.config.train_precision
+        self.max_new_tokens = self.config.max_new_tokens
+        self.concurrency = self.config.concurrency
+        self.auth = self.config.auth
         self._writer = writer
         self._round_id: Any = UNSET
-        self._slots = threading.Semaphore(concurrency)
+        self._slots = threading.Semaphore(self.concurrency)
         self._load_lock = threading.Lock()
         self._switch_lock = threading.Lock()
         self._panels: dict[str, Any] = {}

@@ -44,3 +44,14 @@ def test_help_is_instant_and_heavy_imports_stay_out():
     helped = subprocess.run([sys.executable, "-m", "ui.cli", "studio", "--help"], capture_output=True, text=True,
                             timeout=60)
     assert helped.returncode == 0 and "--auth" in helped.stdout and "127.0.0.1" in helped.stdout
+
+
+def test_studio_settings_are_checked():
+    from ui.studio_engine import StudioConfig, StudioError
+
+    assert StudioConfig().max_new_tokens == 96 and StudioConfig().concurrency == 1
+    for bad, message in (({"concurrency": 0}, "concurrency"), ({"max_new_tokens": 0}, "max_new_tokens"),
+                         ({"precision": "int3"}, "precision 'int3' unknown"),
+                         ({"train_precision": "fp8"}, "train_precision 'fp8' unknown")):
+        with pytest.raises(StudioError, match=message):
+            StudioConfig(**bad)
