@@ -16,7 +16,10 @@ import functools
 import inspect
 import os
 import random
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 from record.errors import UserError
@@ -660,7 +663,11 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
         @friendly
         def on_export(book_id, f, request: gr.Request):
             path = export_h.export(engine, _user(engine, request), book_id, f)
-            return str(path), f"Exported {path.name}."
+            # Gradio serves only files under the temp folder or the working directory; a private
+            # copy there (under a fresh random folder) also keeps the workspace's paths unexposed.
+            served = Path(tempfile.mkdtemp(prefix="scriptorium-export-")) / path.name
+            shutil.copyfile(path, served)
+            return str(served), f"Exported {path.name} (kept in {path.parent})."
 
         export_btn.click(on_export, [book_dd, fmt], [export_file, status], api_name="export")
 
