@@ -15,7 +15,9 @@ from ui.studio_books import owned_book
 from ui.studio_engine import StudioError
 
 HEADERS = ["id", "#", "title", "summary", "chapter words"]
-ITEM_LINE = re.compile(r"^\s*(?:chapter\s+)?(?:\d+|[ivxlc]+)?\s*[.):\-]?\s*(.+?)\s*$", re.I)
+# "1. ", "2) ", "IV. ", "Chapter 3: ", "12 " before the title; a numeral only counts when a
+# separator follows it, so titles such as "Cliffs" or "Lima" keep their first letters.
+ITEM_LINE = re.compile(r"^\s*(?:chapter\s+)?(?:(?:\d+|[ivxlc]+)\s*[.):\-]\s*|\d+\s+)?(.+?)\s*$", re.I)
 
 
 def _item(rec, user, book_id, item_id) -> dict[str, Any]:

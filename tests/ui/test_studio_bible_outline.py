@@ -59,6 +59,8 @@ def test_parse_outline_reads_numbered_lines():
     items = O.parse_outline(text)
     assert items[1:] == [("The Storm", "Mara finds a door."), ("Below", "the sea opens"), ("Home", "")]
     assert O.parse_outline("") == []
+    assert O.parse_outline("Cliffs: they climb\nIV. Lima - the city\n12 Civil war") == [
+        ("Cliffs", "they climb"), ("Lima", "the city"), ("Civil war", "")]
 
 
 def test_generated_outline_is_added_all_at_once(engine, book, monkeypatch):
