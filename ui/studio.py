@@ -107,7 +107,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 confirm = gr.Textbox(label="Type the book's title to confirm")
                 delete_btn = gr.Button("Delete book forever", variant="stop")
             with gr.Accordion("Import a Markdown book", open=False):
-                upload = gr.File(label=f"Markdown file (up to {export_h.MAX_UPLOAD_BYTES // 1024 // 1024} MB)",
+                upload = gr.File(label=f"Markdown file (up to {engine.config.max_upload_mb} MB)",
                                  file_types=export_h.UPLOAD_TYPES, type="filepath")
                 import_btn = gr.Button("Import as a new book")
 
@@ -703,10 +703,11 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
     return app
 
 
-def launch(app, host: str = "127.0.0.1", port: int = 7860, auth=None, max_file_size: str = "5mb",
+def launch(app, host: str = "127.0.0.1", port: int = 7860, auth=None,
            prevent_thread_lock: bool = False, max_threads: int = 40):
     """Serve the app: one queue, bound to ``host`` (localhost unless told otherwise)."""
     app.queue(default_concurrency_limit=8, max_size=256)
-    return app.launch(server_name=host, server_port=port, auth=auth, max_file_size=max_file_size,
+    upload_limit = f"{app.engine.config.max_upload_mb}mb"
+    return app.launch(server_name=host, server_port=port, auth=auth, max_file_size=upload_limit,
                       prevent_thread_lock=prevent_thread_lock, max_threads=max_threads, share=False,
                       show_error=True, css=CSS, quiet=True, ssr_mode=False)

@@ -51,12 +51,13 @@ def run_studio(args) -> int:
 
     engine = StudioEngine(args.workspace, model=args.model, precision=args.precision,
                           max_new_tokens=args.max_new_tokens, concurrency=args.concurrency,
-                          train_precision=args.train_precision, auth=auth is not None)
+                          train_precision=args.train_precision, auth=auth is not None,
+                          max_upload_mb=args.max_upload_mb)
     app = build_app(engine)
     # Load the writer while the browser opens, so the first draft does not wait for it.
     threading.Thread(target=engine.warm_up, daemon=True, name="load-writer").start()
     print(f"Scriptorium studio on http://{args.host}:{args.port} (workspace {engine.workspace}); Ctrl-C stops it")
-    launch(app, host=args.host, port=args.port, auth=auth, max_file_size=args.max_upload)
+    launch(app, host=args.host, port=args.port, auth=auth)
     return 0
 
 
@@ -79,5 +80,5 @@ def register(sub) -> None:
     p.add_argument("--max-new-tokens", type=int, default=96,
                    help="default tokens per candidate (default 96: quick on a CPU; each book can change it)")
     p.add_argument("--concurrency", type=int, default=1, help="model jobs at once; the rest wait in the queue (default 1)")
-    p.add_argument("--max-upload", default="5mb", help="largest file an author may upload (default 5mb)")
+    p.add_argument("--max-upload-mb", type=int, default=5, help="largest file an author may upload, in MB (default 5)")
     p.set_defaults(run=run_studio)

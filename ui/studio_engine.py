@@ -43,6 +43,7 @@ class StudioConfig:
     max_new_tokens: int = field(default=96, metadata={"help": "default tokens per candidate (a book can change it)"})
     concurrency: int = field(default=1, metadata={"help": "model jobs at once; the rest wait in the queue"})
     auth: bool = field(default=False, metadata={"help": "authors sign in and see only their own books"})
+    max_upload_mb: int = field(default=5, metadata={"help": "largest file an author may upload, in MB"})
 
     def __post_init__(self):
         from writer.models import PRECISIONS
@@ -51,6 +52,8 @@ class StudioConfig:
             raise StudioError(f"concurrency must be at least 1, got {self.concurrency}")
         if not 1 <= self.max_new_tokens <= 8192:
             raise StudioError(f"max_new_tokens must be between 1 and 8192, got {self.max_new_tokens}")
+        if not 1 <= self.max_upload_mb <= 1024:
+            raise StudioError(f"max_upload_mb must be between 1 and 1024, got {self.max_upload_mb}")
         for name in ("precision", "train_precision"):
             if getattr(self, name) not in PRECISIONS:
                 raise StudioError(f"{name} {getattr(self, name)!r} unknown; use one of {', '.join(PRECISIONS)}")

@@ -13,7 +13,6 @@ from ui.studio_books import owned_book
 from ui.studio_engine import StudioError, not_available
 
 FORMATS = ["epub", "docx", "manuscript", "pdf", "md"]
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 UPLOAD_TYPES = [".md", ".markdown", ".txt"]
 
 
@@ -41,8 +40,9 @@ def import_upload(engine, user: str | None, path: str | os.PathLike | None) -> i
     path = Path(path)
     if path.suffix.lower() not in UPLOAD_TYPES:
         raise StudioError(f"{path.name} is not a Markdown file; upload one of {', '.join(UPLOAD_TYPES)}")
-    if path.stat().st_size > MAX_UPLOAD_BYTES:
-        raise StudioError(f"{path.name} is {path.stat().st_size // 1024} KB; the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB")
+    limit = engine.config.max_upload_mb * 1024 * 1024  # Gradio refuses bigger uploads; checked again here
+    if path.stat().st_size > limit:
+        raise StudioError(f"{path.name} is {path.stat().st_size // 1024} KB; the limit is {engine.config.max_upload_mb} MB")
     from ui.studio_outline import adopt_chapters
 
     book_id = import_markdown(engine.rec, path)

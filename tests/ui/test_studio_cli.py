@@ -13,7 +13,7 @@ from ui.studio_cli import AuthError, parse_auth
 
 def test_defaults_bind_to_localhost():
     args = make_parser().parse_args(["studio"])
-    assert (args.host, args.port, args.auth, args.concurrency, args.max_upload) == ("127.0.0.1", 7860, None, 1, "5mb")
+    assert (args.host, args.port, args.auth, args.concurrency, args.max_upload_mb) == ("127.0.0.1", 7860, None, 1, 5)
     args = make_parser().parse_args(["--workspace", "ws", "studio", "--port", "8001", "--auth", "ann:x", "--auth",
                                      "bob:y:z", "--max-new-tokens", "16", "--model", "m", "--precision", "bf16"])
     assert args.port == 8001 and args.max_new_tokens == 16 and args.workspace == "ws" and args.precision == "bf16"

@@ -37,7 +37,7 @@ def test_import_is_limited_and_owned(engine, tmp_path):
     assert engine.rec.get("books", book_id)["owner"] == "ann"
     assert [label for label, _ in O.chapter_choices(engine.rec, "ann", book_id)] == ["1. One", "2. Two"]
     big = tmp_path / "big.md"
-    big.write_text("x" * (X.MAX_UPLOAD_BYTES + 1))
+    big.write_text("x" * (engine.config.max_upload_mb * 1024 * 1024 + 1))
     with pytest.raises(StudioError, match="the limit is 5 MB"):
         X.import_upload(engine, None, big)
     exe = tmp_path / "evil.exe"
