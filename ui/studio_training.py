@@ -99,16 +99,20 @@ def what_changed(rec, round_id: int, parent: dict | None) -> str:
 
 def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = False, max_steps: int = -1,
                 epochs: float = 1.0, learning_rate: float = 5e-5, beta: float = 0.1) -> TrainingJob:
-    """Start a round on the book's pairs in the background; one round per book at a time."""
+    """Start a round on the book's pairs in the background; one round at a time."""
     try:
         from training.config import RoundConfig
         import training.round  # noqa: F401
     except ImportError:
         raise not_available("Training", "training issue") from None
     book = owned_book(engine.rec, book_id, user)
-    running = engine.jobs.get(book["id"])
-    if running is not None and running.state in ("starting", "running"):
-        raise StudioError("a round is already training for this book; wait for it (the progress bar shows where it is)")
+    # One round at a time for the whole studio: every book shares the writer, and two rounds
+    # started from the same current round would each become current in turn.
+    for other, running in engine.jobs.items():
+        if running.state in ("starting", "running"):
+            where = "this book" if other == book["id"] else f"book {other}"
+            raise StudioError(f"a round is already training (started from {where}); wait for it to finish "
+                              "(the Train tab's progress bar shows where it is)")
     pair_ids = book_pair_ids(engine.rec, book["id"], use_critic_pairs)
     if not pair_ids:
         raise StudioError("this book has no untrained pairs yet: pick candidates in the Draft tab first"

@@ -50,6 +50,10 @@ def test_a_round_trains_in_the_background_with_progress(engine, book, monkeypatc
     job = T.start_round(engine, None, book["id"], max_steps=2)
     with pytest.raises(StudioError, match="already training"):
         T.start_round(engine, None, book["id"])
+    other = engine.rec.add_book("Another")
+    picks(engine, other)
+    with pytest.raises(StudioError, match=f"started from book {book['id']}"):
+        T.start_round(engine, None, other["id"])  # the writer is shared: one round at a time
     for _ in range(600):
         if job.snapshot()["step"] == 1:
             break
