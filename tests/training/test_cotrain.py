@@ -23,7 +23,18 @@ def cli(capsys, *argv):
     return code, out.out, out.err
 
 
-def test_cotrain_two_rounds_end_to_end(workspace, tiny_model_dir, capsys, fake_judges, tmp_path):
+def test_cotrain_two_rounds_end_to_end(workspace, tiny_model_dir, capsys, fake_judges, tmp_path, monkeypatch):
+    import critics.learned
+
+    from record import open_record
+
+    retrained = []
+    monkeypatch.setattr(critics.learned, "retrain_from_picks",
+                        lambda rec, heldout=0.25: retrained.append(heldout) or {"heldout_accuracy": 0.75, "pairs": 1})
+    rec = open_record(workspace)  # an author's pick from the studio waits in the record
+    a, b = rec.add_drafts([dict(request="s", prompt="An author's own prompt.", text=t, model="m", candidate=i)
+                           for i, t in enumerate(["The chosen one.", "The other one."])])
+    pick_pair = rec.add_pair("An author's own prompt.", a, b, "pick", pick_id=rec.add_pick(a, b, author="ann"))
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"id": i, "prompt": f"Tale number {i} of the sea."}) + "\n" for i in range(5)))
     code, out, err = cli(capsys, "cotrain", "--prompts", str(prompts), "--rounds", "2", "-k", "3", "--max-new-tokens", "8",
@@ -40,9 +51,9 @@ def test_cotrain_two_rounds_end_to_end(workspace, tiny_model_dir, capsys, fake_j
         assert 0 <= e["win_rate_vs_base"] <= 1 and e["fluency_nll"] > 0 and r["pairs"]
         assert Path(r["adapter"], "adapter_model.safetensors").is_file()
 
-    from record import open_record
-
-    rec = open_record(workspace)
+    assert pick_pair in rounds[0]["pairs"] and rounds[0]["metrics"]["pairs_from_picks"] == 1
+    assert rounds[0]["metrics"]["learned_critic"] == {"heldout_accuracy": 0.75, "pairs": 1}
+    assert len(retrained) == 1 and "learned_critic" not in rounds[1]["metrics"], "retrained only after a round with picks"
     held = {r["text"] for r in rec.query("SELECT text FROM prompts WHERE split = 'heldout'")}
     assert len(held) == 2
     assert all(p["prompt"] not in held for p in rec.pairs(include_vetoed=True)), "held-out prompts are never taught"
@@ -51,12 +62,14 @@ def test_cotrain_two_rounds_end_to_end(workspace, tiny_model_dir, capsys, fake_j
     # every pair's drafts were written by the round that was current then, and scored by the panel
     for r in rounds:
         for p in rec.round_pairs(r["round_id"]):
+            if p["origin"] == "pick":  # the author's own drafts, judged by a person
+                continue
             lineage = rec.draft_lineage(p["chosen_id"])
             assert "panel" in lineage["scores"] and r["round_id"] in lineage["taught_in_rounds"]
             assert lineage["draft"]["round_id"] == r["parent"]
     report = workspace / "reports" / "cotrain" / "report.md"
     text = report.read_text()
-    assert "| round |" in text and "rounds.png" in text and (report.parent / "rounds.png").stat().st_size > 1000
+    assert "| round |" in text and "rounds.png" in text and "heldout_accuracy" in text and (report.parent / "rounds.png").stat().st_size > 1000
 
     code, out, _ = cli(capsys, "rounds", "--json")
     listed = [json.loads(l) for l in out.splitlines()]
