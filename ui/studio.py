@@ -504,6 +504,18 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 yield out
 
         draft_inputs = [book_dd, chapter_dd, k, temperature, top_p, rep, seed, max_new, weights_df]
+
+        @friendly
+        def on_settings(book_id, kv, tv, pv, rv, sv, mv, frame, request: gr.Request):
+            """Sampling settings and critic weights are the book's as soon as the author changes them."""
+            if book_id in (None, ""):
+                return
+            books_h.save_settings(rec, book_id, _user(engine, request), sampling=sampling_of(kv, tv, pv, rv, sv, mv),
+                                  weights=weights_of(frame))
+
+        settings_inputs = [book_dd, k, temperature, top_p, rep, seed, max_new, weights_df]
+        for control in (k, temperature, top_p, rep, seed, max_new, weights_df):
+            control.input(on_settings, settings_inputs, None, trigger_mode="always_last", show_progress="hidden")
         panel_dd.input(friendly(lambda choice: panel_h.switch(rec, choice)), panel_dd, weights_df, api_name="use_panel")
 
         @friendly

@@ -56,6 +56,10 @@ def test_every_tab_through_the_app(serve, tiny_model_dir):
     assert engine.rec.one("SELECT text FROM chapters WHERE outline_item_id = ?", (storm,))["text"].endswith("Edited.")
     s = engine.rec.get("books", book)["settings"]
     assert s["sampling"]["k"] == 3 and s["weights"] == {}  # remembered for the book
+    c.predict(book, 2, 0.5, 0.9, 1.2, 7, 16, {"headers": ["critic", "weight"], "data": [["style", 2.0]]},
+              api_name="/on_settings")  # a slider moved: remembered without drafting
+    s = engine.rec.get("books", book)["settings"]
+    assert (s["sampling"]["temperature"], s["sampling"]["seed"], s["weights"]) == (0.5, 7, {"style": 2.0})
 
     # Classroom: pending pairs and a veto
     room = c.predict(api_name="/classroom")
