@@ -77,7 +77,6 @@ def test_rounds_pairs_metrics_veto_and_rollback(engine, book, tiny_model_dir, tm
 
     # drafts follow the current round; rollback switches the adapter for the next draft
     writer = engine._load()
-    D.stream_candidates  # noqa: B018
     final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
     assert engine.rec.get("drafts", final["draft_ids"][0])["round_id"] == r2
     assert writer.adapter_path == str((tmp_path / "a2").resolve())
