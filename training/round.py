@@ -140,6 +140,19 @@ def dpo_args(cfg: RoundConfig, output_dir: Path, device: str, progress: bool):
     )
 
 
+def check_report_backend(cfg: RoundConfig) -> None:
+    """The logging backend must be installed; tensorboard logs go to ``<workspace>/runs/round-N``
+    (the checkpoint folder is removed once the round is saved)."""
+    import importlib.util
+
+    if cfg.report_to == "tensorboard":
+        if not (importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX")):
+            raise TrainingError("report_to tensorboard needs the tensorboard package: `pip install tensorboard` "
+                                "(or use --report-to none)")
+    elif cfg.report_to == "trackio" and not importlib.util.find_spec("trackio"):
+        raise TrainingError("report_to trackio needs the trackio package: `pip install trackio` (or use --report-to none)")
+
+
 def last_checkpoint(ckpt_dir: Path) -> Path | None:
     """The newest complete checkpoint (one with trainer_state.json, written last by the Trainer)."""
     if not ckpt_dir.is_dir():
@@ -227,6 +240,7 @@ def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None
     parent = rec.current_round(model_id)
 
     rows = select_pairs(rec, pair_ids)
+    check_report_backend(cfg)
     tokenizer = load_tokenizer(model_dir)
     tokenizer.padding_side = "right"
     rows, dropped = split_by_length(tokenizer, rows, cfg.max_length)
@@ -262,6 +276,8 @@ def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None
         rid = broadcast_object_list([rid])[0]
 
     out_dir = adapters_dir(workspace) / f"round-{rid}"
+    if cfg.report_to == "tensorboard":
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(workspace / "runs" / f"round-{rid}")
     ckpt_dir = out_dir.with_name(out_dir.name + ".ckpt")
     resume = last_checkpoint(ckpt_dir)
     try:

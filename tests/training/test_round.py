@@ -184,3 +184,15 @@ def test_adapter_for_another_base_and_disk_full_keep_the_current_round(record, t
     with pytest.raises(TrainingError, match="another base model"):
         run_round(record, ids[2:], RoundConfig(**CFG), model=tiny_model_dir, precision="fp32")
     assert record.current_round(str(tiny_model_dir))["id"] == r1
+
+
+def test_a_missing_logging_backend_is_named_before_anything_runs(record, tiny_model_dir, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name.startswith(("tensorboard", "trackio")) else real(name, *a))
+    ids = seed_pairs(record, 1)
+    for backend in ("tensorboard", "trackio"):
+        with pytest.raises(TrainingError, match=f"pip install {backend}"):
+            run_round(record, ids, RoundConfig(**dict(CFG, report_to=backend)), model=tiny_model_dir)
+    assert record.rounds() == []
