@@ -31,28 +31,45 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 def stories_of_about(words: int, n: int) -> tuple[list[str], list[str]]:
-    """(prompts, stories): consecutive sentence runs of ~``words`` words from critic-dev."""
+    """(prompts, stories): runs of whole sentences of ~``words`` words from critic-dev. The
+    126 stories give ~160 such runs; a second pass starting half a run later gives the rest
+    (overlapping, but different texts); duplicates are dropped."""
     from critics.calibrate import load_folder
     from critics.text import parse
 
-    prompts, stories = [], []
+    seen: set[str] = set()
+    docs = []
     for items in load_folder(DATA / "critic-dev").values():
         for s in items:
-            doc = parse(s.story)
-            chunk, count = [], 0
+            if s.story not in seen:  # the mixed set repeats some of the 96 human stories
+                seen.add(s.story)
+                docs.append((s.prompt, parse(s.story)))
+    prompts, stories = [], []
+    for offset in (0, words // 2):
+        for prompt, doc in docs:
+            chunk, count, skipped = [], 0, 0
             for sent, w in zip(doc.sentences, doc.sentence_words):
+                if skipped < offset:
+                    skipped += len(w)
+                    continue
                 chunk.append(sent)
                 count += len(w)
                 if count >= words:
-                    prompts.append(s.prompt)
-                    stories.append(" ".join(chunk))
+                    _add(prompts, stories, prompt, " ".join(chunk))
                     chunk, count = [], 0
             if count >= words * 2 // 3:
-                prompts.append(s.prompt)
-                stories.append(" ".join(chunk))
+                _add(prompts, stories, prompt, " ".join(chunk))
+        if len(stories) >= n:
+            break
     if len(stories) < n:
         raise SystemExit(f"only {len(stories)} stories of ~{words} words in {DATA / 'critic-dev'}")
     return prompts[:n], stories[:n]
+
+
+def _add(prompts: list[str], stories: list[str], prompt: str, story: str) -> None:
+    if story not in stories:
+        prompts.append(prompt)
+        stories.append(story)
 
 
 def timed(fn):

@@ -95,6 +95,7 @@ def run_score(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     good = [(n, obj) for n, obj, e in entries if obj is not None]
     results: dict[int, object] = {}
+    printed: set[int] = set()
     for start in range(0, len(good), CHUNK):
         chunk = good[start:start + CHUNK]
         outlines = [o.get("outline") or "" for _, o in chunk]
@@ -102,16 +103,14 @@ def run_score(args) -> int:
                              outlines if any(outlines) else None)
         for (n, _), r in zip(chunk, scored):
             results[n] = r
-        _emit(args, entries, results, done_through=chunk[-1][0])
-    if not good:
-        _emit(args, entries, results, done_through=None)
+        _emit(args, entries, results, printed, done_through=chunk[-1][0])
+    _emit(args, entries, results, printed, done_through=None)  # malformed lines after the last story
     sys.stdout.flush()
     return 0 if good or not entries else 2
 
 
-def _emit(args, entries, results, done_through) -> None:
+def _emit(args, entries, results, printed: set[int], done_through) -> None:
     """Print, in file order, every entry up to ``done_through`` not printed yet."""
-    printed = args.__dict__.setdefault("_printed", set())
     for n, obj, err in entries:
         if done_through is not None and n > done_through:
             break

@@ -37,10 +37,7 @@ class NoLearnedCritic(CriticError):
 
 def features(batch, base_scores: dict[str, list[CriticScore]] | None = None) -> np.ndarray:
     """(n_stories, 384 + 4) feature matrix: story vector and the base critics' scores."""
-    if base_scores is None:
-        from critics.registry import critic_class
-
-        base_scores = {}
+    base_scores = base_scores or {}
     missing = [n for n in BASE_FEATURES if n not in base_scores]
     if missing:
         from critics.registry import critic_class

@@ -20,7 +20,9 @@ that; stories are batched through the embedding model together.
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -273,9 +275,6 @@ class Panel:
         learned = self.critics.get("learned")
         if learned is not None:
             weights["learned_version"] = learned.version
-        import json
-        import time
-
         key = json.dumps(weights, sort_keys=True)
         with rec.transaction():
             for row in rec.query("SELECT id, weights FROM panel_versions ORDER BY id DESC"):

