@@ -206,3 +206,29 @@ def test_a_failed_export_is_reported_and_the_manuscript_kept(tmp_path, record, t
     assert summary.failed == [{"item": "export:epub", "source": str(tmp_path / "out" / "batch-stories.epub"),
                                "error": "ValueError: exporter broke"}]
     assert (tmp_path / "out" / "manuscript.md").is_file()
+
+
+def test_the_batch_feeds_training(tmp_path, record, tiny_writer):
+    """Every draft and score is recorded the way training reads them: one group per item."""
+    from batch.config import BatchConfig
+    from batch.inputs import Item
+    from batch.runner import LocalBackend, run_batch
+    from batch.worker import ItemWorker, WriterSpec
+    from training.pairs import pairs_from_drafts
+    from writer.draft import DraftConfig
+
+    spec = WriterSpec(model_dir=str(tiny_writer.model_dir), model_id=tiny_writer.model_id)
+    draft_cfg = DraftConfig(k=3, max_new_tokens=8, seed=2).to_dict()
+    worker = ItemWorker(spec, draft_cfg, writer=tiny_writer, panel=RankPanel([0.2, 0.9, 0.4]))
+    items = [Item(key="a", position=0, prompt="A cat finds a map."), Item(key="b", position=1, prompt="A dog.")]
+    run_batch(record, tmp_path / "out", items, [], spec, draft_cfg, BatchConfig(progress=False),
+              LocalBackend(spec, draft_cfg, worker=worker))
+    drafts = record.query("SELECT * FROM drafts ORDER BY id")
+    pair_ids = pairs_from_drafts(record, [d["id"] for d in drafts])
+    pairs = [record.get("pairs", p) for p in pair_ids]
+    assert len(pairs) == 2  # one best-vs-worst pair per item
+    by_id = {d["id"]: d for d in drafts}
+    for p in pairs:
+        chosen, rejected = by_id[p["chosen_id"]], by_id[p["rejected_id"]]
+        assert chosen["request"] == rejected["request"] and (chosen["candidate"], rejected["candidate"]) == (1, 0)
+        assert p["prompt"] == chosen["prompt"] and p["margin"] == pytest.approx(0.7)
