@@ -74,6 +74,8 @@ def run_batch_command(args) -> int:
                       instructions=args.instructions, title=args.title or "", progress=not args.quiet)
     if args.limit is not None and args.limit < 1:
         raise BatchInputError(f"--limit must be at least 1, got {args.limit}")
+    if args.threads is not None and args.threads < 1:
+        raise BatchInputError(f"--threads must be at least 1, got {args.threads}")
     use_ray = args.ray or args.ray_address is not None
     ray_opts = RayOptions(address=args.ray_address, workers=args.workers, cpus_per_worker=args.cpus_per_worker,
                           gpus_per_worker=args.gpus_per_worker, connect_timeout=args.ray_timeout) if use_ray else None
@@ -113,7 +115,7 @@ def run_batch_command(args) -> int:
         else:
             from batch.runner import LocalBackend
 
-            backend = LocalBackend(spec, draft_cfg.to_dict(), panel_cfg)
+            backend = LocalBackend(spec, draft_cfg.to_dict(), panel_cfg, threads=args.threads)
         from batch.runner import run_batch
 
         summary = run_batch(rec, out, items, books, spec, draft_cfg.to_dict(), cfg, backend, source=source,
@@ -157,6 +159,9 @@ def register(sub) -> None:
                    help="also export: epub, docx, pdf, manuscript (Markdown is always written)")
     g.add_argument("--title", help="title of a prompts batch's anthology (default: the file name)")
     g.add_argument("--limit", type=int, metavar="N", help="only the first N prompts or chapters")
+    g.add_argument("--threads", type=int, metavar="N",
+                   help="torch threads for in-process drafting (default: one per core; on cores shared with other "
+                        "busy processes 1 can be many times faster); on Ray, --cpus-per-worker sets them")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     r = p.add_argument_group("ray (optional extra: pip install 'scriptorium[ray]')")

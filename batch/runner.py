@@ -61,16 +61,16 @@ class LocalBackend:
 
     capacity = 1
 
-    def __init__(self, spec: WriterSpec, draft_config: dict, panel_config=None, worker=None):
+    def __init__(self, spec: WriterSpec, draft_config: dict, panel_config=None, worker=None, threads: int | None = None):
         self.spec, self.draft_config, self.panel_config = spec, draft_config, panel_config
-        self.worker = worker
+        self.worker, self.threads = worker, threads
         self.pending: collections.deque = collections.deque()
 
     def start(self) -> None:
         if self.worker is None:
             from batch.worker import ItemWorker
 
-            self.worker = ItemWorker(self.spec, self.draft_config, self.panel_config)
+            self.worker = ItemWorker(self.spec, self.draft_config, self.panel_config, threads=self.threads)
 
     def submit(self, task: Task) -> None:
         self.pending.append(task)

@@ -59,7 +59,7 @@ def test_prompts_batch_records_everything_and_keeps_the_panels_best(tmp_path, ba
 def test_book_batch_chains_chapters_with_bible_and_previous_end(tmp_path, batch_model):
     ws, out = tmp_path / "ws", tmp_path / "book"
     rc = cli(ws, "--book", ROOT / "examples" / "outline.yaml", "--out", out, *drafting(batch_model, k=2, tokens=12),
-             "--format", "epub")
+             "--threads", "1", "--format", "epub")
     assert rc == 0
 
     from batch.inputs import load_outline
