@@ -13,7 +13,6 @@ command.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 
