@@ -136,24 +136,28 @@ class Judges:
                 else float(r.total) for r in self.guard.score(prompts, stories)]
 
 
-def default_judges(reference=None, guard_critic: str | None = None) -> Judges:
-    """The critics' default panel minus one critic, which becomes the guard (by default the
-    last one the default panel lists)."""
+def default_judges(reference=None, guard_critic: str | None = None, base=None) -> Judges:
+    """The critics' panel minus one critic, which becomes the guard (by default the last one
+    the panel lists). ``base``: the ``PanelConfig`` to start from (default ``PanelConfig()``;
+    co-training passes the record's current panel version, e.g. one fitted to author picks)."""
     from critics.panel import Panel, PanelConfig
 
-    names = list(PanelConfig().critics)
+    base = base or PanelConfig()
+    names = list(base.critics)
     if len(names) < 2:
-        return Judges(Panel(PanelConfig(), reference=reference), None, None, names)
+        return Judges(Panel(base, reference=reference), None, None, names)
     guard_critic = guard_critic or names[-1]
     if guard_critic not in names:
         from training.round import TrainingError
 
         raise TrainingError(f"guard critic {guard_critic!r} is not in the panel ({', '.join(names)}); pick one of those")
     kept = [n for n in names if n != guard_critic]
-    base = PanelConfig()
     weights = {k: v for k, v in (getattr(base, "weights", None) or {}).items() if k != guard_critic}
-    panel = Panel(PanelConfig(critics=kept, weights=weights), reference=reference)
-    guard = Panel(PanelConfig(critics=[guard_critic], weights={guard_critic: 1.0}), reference=reference)
+    if weights and not any(weights.get(n, 0) > 0 for n in kept):
+        weights = {}  # the guard held all the weight: the others count equally
+    same = dict(floors=base.floors, guard_cap=base.guard_cap, preset=base.preset, style_targets=base.style_targets)
+    panel = Panel(PanelConfig(critics=kept, weights=weights, **same), reference=reference)
+    guard = Panel(PanelConfig(critics=[guard_critic], weights={guard_critic: 1.0}, **same), reference=reference)
     return Judges(panel, guard, guard_critic, kept)
 
 
