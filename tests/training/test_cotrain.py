@@ -14,7 +14,7 @@ from ui.cli import main
 def fake_judges(monkeypatch):
     import training.evaluate
 
-    monkeypatch.setattr(training.evaluate, "default_judges", lambda reference=None, guard_critic=None: fakes.judges())
+    monkeypatch.setattr(training.evaluate, "default_judges", lambda reference=None, guard_critic=None, **kw: fakes.judges())
 
 
 def cli(capsys, *argv):
