@@ -141,3 +141,14 @@ def test_cli_fit_versions_use(workspace, record, capsys):
     assert run_cli(workspace, "use", "77") == 2 and "no panel version 77" in capsys.readouterr().err
     assert run_cli(workspace, "versions") == 0
     assert "* " in capsys.readouterr().out
+
+
+def test_current_version_drives_the_cotraining_judges(record):
+    from training.evaluate import default_judges
+
+    v = add_version(record, {"style": 0.1, "lexical": 0.2, "coherence": 0.6, "relevance": 0.1}, source="fit")
+    assert default_judges(base=panel_config(record)).panel.config.weights == {}  # no version current: hand-set
+    use_version(record, v)
+    judges = default_judges(base=panel_config(record))
+    assert judges.guard_name == "relevance" and judges.panel_names == ["style", "lexical", "coherence"]
+    assert judges.panel.config.weights == pytest.approx({"style": 0.1, "lexical": 0.2, "coherence": 0.6})
