@@ -16,7 +16,7 @@ def test_builtin_model_batch_with_the_default_panel(tmp_path, builtin_dir):
                                                   "Two rival chefs are snowed in at a mountain inn."])
     out = tmp_path / "out"
     assert cli(tmp_path / "ws", "--prompts", prompts, "--out", out, "-k", "2", "--max-new-tokens", "24",
-               "--seed", "3", "--quiet") == 0
+               "--seed", "3", "--threads", "1", "--quiet") == 0
     rec = Record.open(tmp_path / "ws" / "record.sqlite")
     try:
         drafts = rec.query("SELECT * FROM drafts ORDER BY id")

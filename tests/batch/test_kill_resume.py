@@ -38,7 +38,7 @@ def finished(workspace: Path) -> int:
 def test_sigkill_at_random_points_then_resume_equals_an_uninterrupted_run(tmp_path, batch_model):
     prompts = write_prompts(tmp_path / "p.jsonl", PROMPTS)
     flags = ["--prompts", prompts, "-k", "3", "--max-new-tokens", "48", "--seed", "11", "--model", batch_model,
-             "--critics", FAST_CRITICS, "--quiet"]
+             "--critics", FAST_CRITICS, "--threads", "1", "--quiet"]
 
     ref_ws, ref_out = tmp_path / "ref-ws", tmp_path / "ref-out"
     assert cli(ref_ws, "--out", ref_out, *flags) == 0
