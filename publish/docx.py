@@ -181,7 +181,7 @@ def _core_properties(doc, ms: Manuscript) -> None:
     props.author = ms.author
     props.language = ms.language
     props.subject = ms.genre
-    props.comments = ms.description
+    props.comments = ms.description[:255]  # the core-properties field holds at most 255 characters
     props.keywords = ms.genre
 
 

@@ -164,10 +164,11 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_base(model_dir: Path, precision: str = "fp32", device: str | None = None):
+def load_base(model_dir: Path, precision: str = "fp32", device: str | None = None, progress: bool = True):
     """Load a causal LM in fp32, bf16 or 4-bit nf4 (bitsandbytes, double quant)."""
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers.utils import logging as hf_logging
 
     if precision not in PRECISIONS:
         raise ModelError(f"precision {precision!r} unknown; use one of {', '.join(PRECISIONS)}")
@@ -187,10 +188,14 @@ def load_base(model_dir: Path, precision: str = "fp32", device: str | None = Non
         kwargs["device_map"] = {"": device}
     else:
         kwargs["dtype"] = torch.bfloat16 if precision == "bf16" else torch.float32
+    if not progress:
+        hf_logging.disable_progress_bar()
     try:
         model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
     except (OSError, ValueError) as e:
         raise ModelError(f"cannot load model from {model_dir}: {e}") from e
+    finally:
+        hf_logging.enable_progress_bar()
     if precision != "4bit":
         model.to(device)
     model.eval()
@@ -306,7 +311,8 @@ def load_writer(model: str | os.PathLike | None = None, precision: str = "fp32",
     model_dir, model_id = resolve_model(model, cache or cache_dir(), progress)
     if adapter is not None:
         check_adapter_dir(Path(adapter).expanduser())  # fail before the slow load
-    writer = Writer(load_base(model_dir, precision, device), load_tokenizer(model_dir), model_id, model_dir, precision)
+    writer = Writer(load_base(model_dir, precision, device, progress), load_tokenizer(model_dir), model_id, model_dir,
+                    precision)
     if adapter is not None:
         writer.load_adapter(adapter)
     return writer

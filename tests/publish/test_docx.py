@@ -129,3 +129,10 @@ def test_paragraphs_running_the_other_way_are_marked(record, tmp_path):
     body = [p for p in d.paragraphs if p.style.name == "Normal"]
     bidi = [p._p.pPr.find(qn("w:bidi")) if p._p.pPr is not None else None for p in body]
     assert bidi[0] is None and bidi[1].get(qn("w:val")) == "1"
+
+
+def test_long_description_fits_the_core_properties(record, tmp_path):
+    book_id = make_book(record, description="A keeper and a door. " * 40)
+    d = docx.Document(export_book(record, book_id, "docx", tmp_path))
+    assert d.core_properties.comments.startswith("A keeper and a door.")
+    assert len(d.core_properties.comments) == 255
