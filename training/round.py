@@ -199,6 +199,19 @@ def summarize_logs(history: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _no_final_checkpoint():
+    """Skip the checkpoint at the last step: the finished adapter is saved right after it."""
+    from transformers import TrainerCallback
+
+    class _Skip(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.max_steps > 0 and state.global_step >= state.max_steps:
+                control.should_save = False
+            return control
+
+    return _Skip()
+
+
 def _progress_callback(progress: Progress):
     from transformers import TrainerCallback
 
@@ -325,7 +338,8 @@ def build_trainer(cfg: RoundConfig, rows: list[dict], tokenizer, model_dir: Path
     args = dpo_args(cfg, output_dir, device, progress=progress is None)
     try:
         trainer = DPOTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
-                             peft_config=peft_config, callbacks=[_progress_callback(progress)] if progress else None)
+                             peft_config=peft_config,
+                             callbacks=[_no_final_checkpoint()] + ([_progress_callback(progress)] if progress else []))
     except ValueError as e:
         if "target" in str(e).lower() and "module" in str(e).lower():
             raise TrainingError(f"LoRA targets {cfg.lora_targets} do not match this model's modules ({str(e)[:200]}); "
