@@ -98,7 +98,7 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def chart(rows: list[dict[str, Any]], path: Path) -> None:
-    """Three panels: panel reward (with the base's), win rates, guards (normalised to round 1)."""
+    """Three panels: panel reward (with the base's), win rates, guards (relative to the base model)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,10 +123,11 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
     for key, label in (("distinct2", "distinct-2"), ("mean_words", "length"), ("guard_critic", "guard critic"),
                        ("fluency_nll", "NLL/token")):
         vals = [r.get(key) for r in rows]
-        first = next((v for v in vals if v), None)
+        first = (rows[0].get("base") or {}).get(key) or next((v for v in vals if v), None)
         if first:
             ax.plot(xs, [v / first if v is not None else None for v in vals], "o-", label=label)
-    ax.set_title("guards (relative to the first round)")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_title("guards (relative to the base)")
     ax.legend()
     for ax in axes:
         ax.set_xlabel("round")
