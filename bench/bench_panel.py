@@ -85,7 +85,8 @@ def main() -> int:
     p.add_argument("--k", type=int, default=4, help="candidates per prompt for the drafting comparison")
     p.add_argument("--prompts", type=int, default=2, help="prompts for the drafting comparison")
     p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--fluency-n", type=int, default=None, help="stories for the fluency pass (default: --n)")
+    p.add_argument("--fluency-n", type=int, default=None, help="stories for the fluency pass (default: --n; 0 skips it)")
+    p.add_argument("--no-draft", action="store_true", help="skip the drafting comparison (throughput only)")
     args = p.parse_args()
 
     import torch
@@ -120,6 +121,17 @@ def main() -> int:
     t_sep, _ = timed(per_critic)
     rows.append(("same critics, each embedding on its own", len(stories), t_sep))
 
+    print(f"| what | stories | seconds | stories/s |\n|---|---|---|---|", file=sys.stderr)
+    for what, count, secs in rows:
+        print(f"| {what} | {count} | {secs:.1f} | {count / secs:.2f} |", file=sys.stderr)
+    if args.fluency_n == 0 and args.no_draft:
+        print(f"\nMachine: {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}, embedding dtype "
+              f"{emb.dtype}; stories: {len(stories)} x ~{n_words:.0f} words from critic-dev\n")
+        print("| what | stories | seconds | stories/s |\n|---|---|---|---|")
+        for what, count, secs in rows:
+            print(f"| {what} | {count} | {secs:.1f} | {count / secs:.2f} |")
+        print(f"\nembed once vs each critic on its own: {t_sep / t_panel:.2f}x")
+        return 0
     writer = load_writer(None, precision="fp32", device="cpu", progress=False)
     fluent_panel = Panel(PanelConfig(critics=["style", "lexical", "coherence", "relevance", "fluency"]), reference=writer)
     fluent_panel.critics["fluency"].score(prompts[:2], stories[:2])  # warm-up
