@@ -3,8 +3,9 @@
     FluencyCritic(reference=writer).score(prompts, stories)   # writer: writer.models.Writer
     FluencyCritic().score(...)                                 # loads the built-in writer, once
 
-The reference is the base writer with its adapters switched off (so the model being trained
-never grades itself), or any local causal LM folder (``model=``). The story alone is scored
+The reference is the base writer without adapters (so the model being trained never grades
+itself): a writer that carries adapters is not switched (a drafting thread may be using it);
+a private copy of its base is loaded once instead; or any local causal LM folder (``model=``). The story alone is scored
 (first ``max_tokens`` tokens), as mean negative log-likelihood per token: length-normalised.
 
 The likelihood trap: language models give bland, repetitive machine text *higher* likelihood
@@ -40,13 +41,23 @@ class FluencyCritic(Critic):
         self.fluent_nll = fluent_nll
         self.garbled_nll = garbled_nll
         self._lock = threading.Lock()
+        self._base = None
 
     def writer(self):
-        if self.reference is None:
-            from writer.models import load_writer
+        """The model that grades: the reference itself when it carries no adapters; otherwise a
+        private copy of its base, loaded once. Switching the shared writer's adapters off while
+        grading would change what a drafting thread using the same writer generates."""
+        from writer.models import load_writer
 
+        if self.reference is None:
             self.reference = load_writer(self.model, precision="fp32", device="cpu", progress=False)
-        return self.reference
+        if not getattr(self.reference, "adapters", None):
+            return self.reference
+        if self._base is None:
+            ref = self.reference
+            precision = ref.precision if ref.precision != "4bit" else "fp32"
+            self._base = load_writer(ref.model_dir, precision=precision, device=str(ref.device), progress=False)
+        return self._base
 
     def nll(self, texts: list[str]) -> list[tuple[float, int]]:
         """(mean negative log-likelihood per token, tokens scored) for each text; (nan, 0) when
@@ -65,25 +76,20 @@ class FluencyCritic(Critic):
                 encoded.append((i, ids))
         encoded.sort(key=lambda x: len(x[1]))
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        with self._lock:
-            previous = writer.active_adapter
-            writer.use_adapter(None)  # the frozen base grades, never the adapter being trained
-            try:
-                for start in range(0, len(encoded), self.batch_size):
-                    chunk = encoded[start:start + self.batch_size]
-                    width = max(len(ids) for _, ids in chunk)
-                    ids = torch.tensor([x + [pad] * (width - len(x)) for _, x in chunk], device=writer.device)
-                    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for _, x in chunk], device=writer.device)
-                    with torch.inference_mode():
-                        logits = writer.model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-                    targets = ids[:, 1:]
-                    logp = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-                    m = mask[:, 1:].float()
-                    mean_nll = (-(logp * m).sum(1) / m.sum(1).clamp(min=1)).tolist()
-                    for (i, x), v in zip(chunk, mean_nll):
-                        out[i] = (v, len(x) - 1)
-            finally:
-                writer.use_adapter(previous)
+        with self._lock:  # the frozen base grades (see ``writer()``), never the adapter being trained
+            for start in range(0, len(encoded), self.batch_size):
+                chunk = encoded[start:start + self.batch_size]
+                width = max(len(ids) for _, ids in chunk)
+                ids = torch.tensor([x + [pad] * (width - len(x)) for _, x in chunk], device=writer.device)
+                mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for _, x in chunk], device=writer.device)
+                with torch.inference_mode():
+                    logits = writer.model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+                targets = ids[:, 1:]
+                logp = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+                m = mask[:, 1:].float()
+                mean_nll = (-(logp * m).sum(1) / m.sum(1).clamp(min=1)).tolist()
+                for (i, x), v in zip(chunk, mean_nll):
+                    out[i] = (v, len(x) - 1)
         return out
 
     def score(self, prompts, stories, outlines=None, batch=None):

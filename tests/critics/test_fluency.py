@@ -36,3 +36,15 @@ def test_builtin_writer_prefers_prose_over_word_salad_but_not_over_loops():
     assert got[4].score == 1.0  # the likelihood trap: a loop is "fluent"; the lexical floor must catch it
     nll = critic.nll([LIGHTHOUSE, LOOPING])
     assert nll[1][0] < nll[0][0]
+
+
+def test_a_reference_with_adapters_grades_with_a_private_base(tiny_writer):
+    from types import SimpleNamespace
+
+    adapted = SimpleNamespace(**{**vars(tiny_writer), "adapters": {"a0": "/x"}, "active_adapter": "a0"})
+    adapted.device = tiny_writer.device
+    critic = FluencyCritic(reference=adapted)
+    base = critic.writer()
+    assert base is not adapted and base.adapters == {} and adapted.active_adapter == "a0"
+    assert critic.writer() is base  # loaded once
+    assert critic.nll([LIGHTHOUSE])[0] == pytest.approx(FluencyCritic(reference=tiny_writer).nll([LIGHTHOUSE])[0])
