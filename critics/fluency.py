@@ -3,10 +3,11 @@
     FluencyCritic(reference=writer).score(prompts, stories)   # writer: writer.models.Writer
     FluencyCritic().score(...)                                 # loads the built-in writer, once
 
-The reference is the base writer without adapters (so the model being trained never grades
-itself): a writer that carries adapters is not switched (a drafting thread may be using it);
-a private copy of its base is loaded once instead; or any local causal LM folder (``model=``). The story alone is scored
-(first ``max_tokens`` tokens), as mean negative log-likelihood per token: length-normalised.
+The reference is the base writer without adapters, so the model being trained never grades
+itself. A writer that carries adapters is not switched off (a drafting thread may be using
+it): a private copy of its base is loaded once instead. Any local causal LM folder can serve
+(``model=``). The story alone is scored (first ``max_tokens`` tokens), as mean negative
+log-likelihood per token: length-normalised.
 
 The likelihood trap: language models give bland, repetitive machine text *higher* likelihood
 than good human prose. So this critic is a floor, never something to maximise: the score is 1
