@@ -9,11 +9,14 @@ weighted sum w . s, and we model
 
     P(c beats r) = sigmoid(v . d),     v = beta * w,   v >= 0,   w = v / sum(v)
 
-fitted by minimising the mean log-loss plus an L2 penalty ``l2 * |v|^2`` (the regulariser keeps
-v finite when the picks are perfectly separable, and keeps small samples from over-reaching),
-with accelerated projected gradient descent (v clipped at 0 after each step; the problem is
-convex, so the result does not depend on the start). The weights are w: non-negative, summing
-to one. beta, the confidence, is reported but not used by the panel.
+fitted by minimising the mean log-loss plus an L2 penalty ``l2 * |u|^2`` on the coefficients of
+the standardised differences (each critic's differences divided by their root mean square over
+the train picks, u_i = v_i * rms_i; without this, critics whose scores differ by a few hundredths
+would need huge coefficients and the penalty would drown them), with accelerated projected
+gradient descent (u clipped at 0 after each step; the problem is convex, so the result does not
+depend on the start). The regulariser keeps v finite when the picks are perfectly separable and
+keeps small samples from over-reaching. The weights are w = v / sum(v): non-negative, summing to
+one. beta, the confidence, is reported but not used by the panel.
 
 Honesty: picks are split (by a seeded hash of the pick id) into a train part and a held-out
 part. The fit sees only the train part; agreement (the share of held-out picks where the
@@ -108,18 +111,22 @@ def log_loss(diffs: np.ndarray, v: np.ndarray) -> float:
 
 
 def fit_bradley_terry(diffs: np.ndarray, l2: float = 1e-3, iterations: int = 20000, tol: float = 1e-10) -> tuple[np.ndarray, float]:
-    """Fit ``v >= 0`` minimising mean log(1 + exp(-v . d)) + l2 |v|^2 (FISTA with projection onto
-    v >= 0). Returns (w = v / sum(v), beta = sum(v)); w is all zeros when no critic helps.
+    """Fit ``v >= 0`` minimising mean log(1 + exp(-v . d)) + l2 |u|^2, u = v * rms(d) per critic
+    (the penalty on standardised coefficients; FISTA with projection onto u >= 0). Returns
+    (w = v / sum(v), beta = sum(v)); w is all zeros when no critic helps.
 
     >>> d = np.array([[0.5, 0.0]] * 9 + [[-0.5, 0.0]])
     >>> w, beta = fit_bradley_terry(d, l2=1e-2)
     >>> w.round(3).tolist(), beta > 0
     ([1.0, 0.0], True)
     """
-    d = np.asarray(diffs, dtype=float)
-    n, m = d.shape
+    raw = np.asarray(diffs, dtype=float)
+    n, m = raw.shape
     if n == 0:
         return np.zeros(m), 0.0
+    rms = np.sqrt(np.mean(raw ** 2, axis=0))
+    rms = np.where(rms > 0, rms, 1.0)
+    d = raw / rms
     lipschitz = (np.linalg.norm(d, 2) ** 2) / (4 * n) + 2 * l2
     if lipschitz <= 0:
         return np.zeros(m), 0.0
@@ -135,6 +142,7 @@ def fit_bradley_terry(diffs: np.ndarray, l2: float = 1e-3, iterations: int = 200
         v, t = v_next, t_next
         if moved < tol * max(1.0, float(np.max(np.abs(v)))):
             break
+    v = v / rms
     beta = float(v.sum())
     return (v / beta if beta > 0 else np.zeros(m)), beta
 

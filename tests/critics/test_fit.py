@@ -152,3 +152,13 @@ def test_current_version_drives_the_cotraining_judges(record):
     judges = default_judges(base=panel_config(record))
     assert judges.guard_name == "relevance" and judges.panel_names == ["style", "lexical", "coherence"]
     assert judges.panel.config.weights == pytest.approx({"style": 0.1, "lexical": 0.2, "coherence": 0.6})
+
+
+def test_small_score_differences_are_not_drowned_by_the_penalty():
+    """Critic scores of real drafts differ by hundredths; the fit must still find a hidden rule."""
+    rng = np.random.default_rng(5)
+    hidden = np.array([0.05, 0.15, 0.6, 0.2])
+    d = rng.normal(size=(300, 4)) * np.array([0.02, 0.05, 0.03, 0.1])
+    d *= np.sign(d @ hidden)[:, None]  # the author always prefers what the hidden rule prefers
+    w, _ = fit_bradley_terry(d[:220])
+    assert agreement(d[220:], w) >= 0.95 and np.abs(w - hidden).max() <= 0.1, w
