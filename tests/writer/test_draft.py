@@ -109,3 +109,24 @@ def test_bf16_writer_drafts(tiny_model_dir):
     assert w.model.dtype == torch.bfloat16
     out = draft(w, ["a cat"], DraftConfig(k=2, max_new_tokens=5))
     assert len(out[0]) == 2 and all(c.tokens <= 5 for c in out[0])
+
+
+def test_top_p_keeps_to_the_nucleus_with_and_without_the_shortlist():
+    import torch
+
+    from writer.draft import RowSampler, TOP_P_SHORTLIST
+
+    vocab = TOP_P_SHORTLIST * 4
+    peaked = torch.full((1, vocab), -10.0)
+    peaked[0, 7], peaked[0, 900] = 5.0, 4.5  # ~all the mass in two tokens
+    cfg = DraftConfig(k=1, temperature=1.0, top_p=0.9, repetition_penalty=1.0)
+    ids = torch.zeros((1, 1), dtype=torch.long)
+    seen = set()
+    for seed in range(40):
+        out = RowSampler(cfg, [seed], "cpu")(ids, peaked.clone())
+        seen.add(int(out.argmax()))
+        assert out.isfinite().sum() == 1  # one-hot: generate takes exactly the sampled token
+    assert seen == {7, 900}
+    flat = torch.zeros((1, vocab))  # the nucleus is wider than the shortlist: full sort
+    picks = {int(RowSampler(cfg, [seed], "cpu")(ids, flat.clone()).argmax()) for seed in range(40)}
+    assert len(picks) > 30 and max(picks) >= TOP_P_SHORTLIST
