@@ -27,18 +27,13 @@ def writer_spec(args, rec, progress: bool = True):
 
     from batch.worker import WriterSpec
     from record.workspace import cache_dir, workspace_dir
+    from writer.cli import resolve_adapter
     from writer.models import PRECISIONS, ModelError, check_adapter_dir, resolve_model
 
     if args.precision not in PRECISIONS:
         raise ModelError(f"precision {args.precision!r} unknown; use one of {', '.join(PRECISIONS)}")
     model_dir, model_id = resolve_model(args.model, cache_dir(workspace_dir(args.workspace)), progress)
-    round_id, adapter = None, args.adapter
-    if adapter is None:
-        current = rec.current_round(model_id)
-        if current is not None:
-            round_id, adapter = current["id"], current["adapter_path"]
-    elif adapter.lower() == "none":
-        adapter = None
+    round_id, adapter = resolve_adapter(args.adapter, rec, model_id)
     if adapter is not None:
         adapter = str(Path(adapter).expanduser().resolve())
         check_adapter_dir(Path(adapter))

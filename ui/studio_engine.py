@@ -146,25 +146,36 @@ class StudioEngine:
         wanted = None if current is None else current["id"]
         if wanted == self._round_id:
             return
+        with self._every_slot():
+            self._activate(writer, current)
+            self._round_id = wanted
+
+    @contextlib.contextmanager
+    def _every_slot(self) -> Iterator[None]:
+        """Hold the switch lock and every model slot: no draft runs while adapters change."""
         with self._switch_lock:
             taken = 0
             try:
                 for _ in range(self.concurrency):
                     self._slots.acquire()
                     taken += 1
-                if current is None:
-                    writer.use_adapter(None)
-                else:
-                    path = str(Path(current["adapter_path"]).resolve())
-                    loaded = {v: k for k, v in writer.adapters.items()}
-                    if path in loaded:
-                        writer.use_adapter(loaded[path])
-                    else:
-                        writer.load_adapter(path, name=f"round{current['id']}")
-                self._round_id = wanted
+                yield
             finally:
                 for _ in range(taken):
                     self._slots.release()
+
+    @staticmethod
+    def _activate(writer, round_row: dict | None) -> None:
+        """Put a round's adapter on the writer (loading it once), or the bare base for None."""
+        if round_row is None:
+            writer.use_adapter(None)
+            return
+        path = str(Path(round_row["adapter_path"]).resolve())
+        loaded = {v: k for k, v in writer.adapters.items()}
+        if path in loaded:
+            writer.use_adapter(loaded[path])
+        else:
+            writer.load_adapter(path, name=f"round{round_row['id']}")
 
     @contextlib.contextmanager
     def writer_slot(self) -> Iterator[tuple[Any, int | None]]:
@@ -180,26 +191,17 @@ class StudioEngine:
         rounds without disturbing the current one, which is restored afterwards."""
         writer = self._load()
         self._sync_round(writer)
-        with self._switch_lock:
-            taken = 0
+        with self._every_slot():
             try:
-                for _ in range(self.concurrency):
-                    self._slots.acquire()
-                    taken += 1
-                if round_id is None:
-                    writer.use_adapter(None)
-                else:
-                    r = self.rec.get("rounds", round_id)
-                    if not r["adapter_path"]:
-                        raise StudioError(f"round {round_id} has no adapter (status {r['status']})")
-                    path = str(Path(r["adapter_path"]).resolve())
-                    loaded = {v: k for k, v in writer.adapters.items()}
-                    writer.use_adapter(loaded[path]) if path in loaded else writer.load_adapter(path, name=f"round{round_id}")
+                row = None
+                if round_id is not None:
+                    row = self.rec.get("rounds", round_id)
+                    if not row["adapter_path"]:
+                        raise StudioError(f"round {round_id} has no adapter (status {row['status']})")
+                self._activate(writer, row)
                 yield writer
             finally:
                 self._round_id = UNSET  # the next writer_slot puts the current round back
-                for _ in range(taken):
-                    self._slots.release()
 
     # ---- critics --------------------------------------------------------------------------
 

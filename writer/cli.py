@@ -36,6 +36,15 @@ def draft_config_from_args(args):
                        repetition_penalty=args.repetition_penalty, seed=args.seed)
 
 
+def resolve_adapter(adapter: str | None, rec, model_id: str) -> tuple[int | None, str | None]:
+    """(round id, adapter folder) for an --adapter flag: None means the current round of the
+    model's lineage (or the bare base if there is none), 'none' the bare base, else a folder."""
+    if adapter is None:
+        current = rec.current_round(model_id)
+        return (None, None) if current is None else (current["id"], current["adapter_path"])
+    return None, (None if adapter.lower() == "none" else adapter)
+
+
 def writer_from_args(args, rec, progress: bool = True):
     """Load the writer the flags ask for. Without --adapter, the current round of the model's
     lineage is used (the writer as trained so far). Returns (writer, round_id or None)."""
@@ -44,13 +53,7 @@ def writer_from_args(args, rec, progress: bool = True):
 
     cache = cache_dir(workspace_dir(args.workspace))
     _, model_id = resolve_model(args.model, cache, progress)
-    round_id, adapter = None, args.adapter
-    if adapter is None:
-        current = rec.current_round(model_id)
-        if current is not None:
-            round_id, adapter = current["id"], current["adapter_path"]
-    elif adapter.lower() == "none":
-        adapter = None
+    round_id, adapter = resolve_adapter(args.adapter, rec, model_id)
     writer = load_writer(args.model, precision=args.precision, adapter=adapter, cache=cache, progress=progress)
     return writer, round_id
 
