@@ -8,9 +8,9 @@ pairs and settings, in the same run.
 
 Each configuration runs in its own child process so that its peak RSS (and peak GPU memory) is
 its own. Seconds per step is the median gap between optimiser steps after the first (warm-up)
-step. "Round wall" is everything a user waits for: loading the base, building the trainer,
-training, saving the adapter (ours also: reading the pairs from the record, checkpoints, recording
-the round). The plain TRL script does the same work without the record: the same 4-bit base,
+step. "Round wall" is everything a user waits for, from process start: importing the libraries,
+loading the base, building the trainer, training, saving the adapter (ours also: reading the pairs
+from the record, checkpoints, recording the round). The plain TRL script does the same work without the record: the same 4-bit base,
 the same LoraConfig and DPOConfig, the same conversational pairs. Prints a Markdown table.
 """
 
@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+START = time.perf_counter()  # "round wall" counts from process start: imports included, for both children
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,14 +67,13 @@ def child_ours(args, precision: str) -> dict:
     rec = open_record(ws)
     ids = seed_record(rec, args.pairs)
     stamps = []
-    cfg = RoundConfig(max_steps=args.steps, batch_size=args.batch_size, lora_r=8, save_steps=args.steps, seed=0)
+    cfg = RoundConfig(max_steps=args.steps, batch_size=args.batch_size, lora_r=8, save_steps=args.steps, seed=0,
+                      gradient_checkpointing=args.gradient_checkpointing)
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    t0 = time.perf_counter()
     rid = run_round(rec, ids, cfg, precision=precision, device=args.device,
                     progress=lambda step, total, logs: stamps.append(time.perf_counter()))
-    wall = time.perf_counter() - t0
-    out = {"wall": wall, "steps": len(stamps), "step_s": _step_s(stamps), "rss_mb": peak_rss_mb(),
+    out = {"wall": time.perf_counter() - START, "steps": len(stamps), "step_s": _step_s(stamps), "rss_mb": peak_rss_mb(),
            "loss": rec.get("rounds", rid)["metrics"].get("loss_last")}
     if args.device == "cuda":
         out["gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
@@ -92,7 +93,6 @@ def child_plain_trl(args) -> dict:
     from writer.models import builtin_model_dir
 
     torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
     model_dir = builtin_model_dir(cache_dir(), progress=False)
     on_cuda = args.device == "cuda"
     compute = torch.bfloat16 if on_cuda else torch.float32
@@ -115,7 +115,7 @@ def child_plain_trl(args) -> dict:
                                task_type="CAUSAL_LM"),
         args=DPOConfig(output_dir=out_dir, max_steps=args.steps, per_device_train_batch_size=args.batch_size,
                        learning_rate=5e-5, beta=0.1, max_length=512, logging_steps=1, save_strategy="no",
-                       report_to=[], gradient_checkpointing=False, bf16=on_cuda, use_cpu=not on_cuda, seed=0,
+                       report_to=[], gradient_checkpointing=args.gradient_checkpointing, bf16=on_cuda, use_cpu=not on_cuda, seed=0,
                        disable_tqdm=True),
         callbacks=[Stamp()],
     )
@@ -123,7 +123,7 @@ def child_plain_trl(args) -> dict:
         torch.cuda.reset_peak_memory_stats()
     trainer.train()
     trainer.model.save_pretrained(out_dir + "/adapter")
-    out = {"wall": time.perf_counter() - t0, "steps": len(stamps), "step_s": _step_s(stamps), "rss_mb": peak_rss_mb()}
+    out = {"wall": time.perf_counter() - START, "steps": len(stamps), "step_s": _step_s(stamps), "rss_mb": peak_rss_mb()}
     if on_cuda:
         out["gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return out
@@ -136,7 +136,8 @@ def _step_s(stamps: list[float]) -> float | None:
 
 def run_child(kind: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, "--steps", str(args.steps), "--pairs", str(args.pairs),
-           "--batch-size", str(args.batch_size), "--device", args.device, "--threads", str(args.threads)]
+           "--batch-size", str(args.batch_size), "--device", args.device, "--threads", str(args.threads),
+           *(["--gradient-checkpointing"] if args.gradient_checkpointing else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
     if proc.returncode or not lines:
@@ -152,6 +153,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=2)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--gradient-checkpointing", action="store_true", help="on in every run (less memory, slower)")
     p.add_argument("--repeat", type=int, default=1, help="run the ours-vs-TRL pair this many times (alternating)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -161,7 +163,7 @@ def main(argv=None) -> int:
         return 0
 
     results: dict[str, list[dict]] = {}
-    order = ["fp32", "4bit"] if args.device == "cpu" else []
+    order = ["fp32", "4bit"] if args.device == "cpu" else ["bf16"]
     for _ in range(args.repeat):
         order += ["trl", "4bit-ours"]
     for kind in order:
@@ -174,10 +176,12 @@ def main(argv=None) -> int:
         return min(vals) if vals else None
 
     print(f"\nDPO on the built-in SmolLM2-135M, {args.device}, LoRA r=8 on q/k/v/o, batch {args.batch_size}, "
-          f"{args.steps} steps on {args.pairs} pairs (~{len((STORY).split())}-word chosen), {args.threads} threads\n")
+          f"{args.steps} steps on {args.pairs} pairs (~{len((STORY).split())}-word chosen), {args.threads} threads, "
+          f"gradient checkpointing {'on' if args.gradient_checkpointing else 'off'}\n")
     print("| run | s/step | round wall (s) | peak RSS (MB) |" + (" peak GPU mem (MB) |" if args.device == "cuda" else ""))
     print("|---|---|---|---|" + ("---|" if args.device == "cuda" else ""))
-    rows = [("ours, fp32 base", "fp32"), ("ours, 4-bit nf4 base", "4bit"), ("ours, 4-bit (vs TRL run)", "4bit-ours"),
+    rows = [("ours, fp32 base", "fp32"), ("ours, bf16 base", "bf16"), ("ours, 4-bit nf4 base", "4bit"),
+            ("ours, 4-bit (vs TRL run)", "4bit-ours"),
             ("plain TRL DPOTrainer script, 4-bit", "trl")]
     for label, kind in rows:
         if kind not in results:
@@ -185,6 +189,9 @@ def main(argv=None) -> int:
         gpu = f" {best(kind, 'gpu_mb'):.0f} |" if args.device == "cuda" else ""
         print(f"| {label} | {best(kind, 'step_s'):.2f} | {best(kind, 'wall'):.1f} | {best(kind, 'rss_mb'):.0f} |{gpu}")
     print()
+    if "bf16" in results and "4bit-ours" in results and args.device == "cuda":
+        print(f"- 4-bit / bf16 peak GPU memory: {best('4bit-ours', 'gpu_mb') / best('bf16', 'gpu_mb'):.2f}x; "
+              f"s/step: {best('4bit-ours', 'step_s') / best('bf16', 'step_s'):.2f}x")
     if "fp32" in results and "4bit" in results:
         print(f"- 4-bit / fp32 peak RSS: {best('4bit', 'rss_mb') / best('fp32', 'rss_mb'):.2f}x (goal <= 0.6x); "
               f"s/step: {best('4bit', 'step_s') / best('fp32', 'step_s'):.2f}x")

