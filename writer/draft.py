@@ -9,7 +9,7 @@ Every prompt goes through the model's chat template with a system message carryi
 author's instructions. All candidates of all prompts are generated in batches (left padding,
 one ``generate`` call per batch) whose size is bounded by ``batch_tokens``.
 
-Seeds: each candidate samples from its own random generator, seeded from (seed, candidate
+Seeds: each candidate samples from its own random stream, seeded from (seed, candidate
 number, prompt text). So candidate j of a prompt is the same story whichever other prompts share
 its batch and whatever the batch size: the evaluation can redraw "same prompt, same seed".
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import queue
+import random
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator
@@ -110,15 +111,18 @@ def encode_prompts(writer, prompts: list[str], instructions: str, max_new_tokens
 
 
 class RowSampler:
-    """A logits processor that samples each row with its own generator and returns a one-hot
+    """A logits processor that samples each row from its own random stream and returns a one-hot
     score row, so ``generate`` (run greedy) takes exactly the sampled token. Also applies the
-    repetition penalty, temperature and top-p, in that order, as transformers does."""
+    repetition penalty, temperature and top-p, in that order, as transformers does.
+
+    Each row draws one uniform number per step from its own ``random.Random(seed)`` and picks
+    its token by inverting the cumulative distribution, for all rows at once: the row's stream
+    depends on its seed alone (batch-independent), and no per-row tensor call runs per step."""
 
     def __init__(self, cfg: DraftConfig, seeds: list[int], device):
-        import torch
-
         self.cfg = cfg
-        self.generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+        self.streams = [random.Random(s) for s in seeds]
+        self.device = device
 
     def __call__(self, input_ids, scores):
         import torch
@@ -131,25 +135,41 @@ class RowSampler:
         if self.cfg.temperature == 0:
             chosen = scores.argmax(dim=-1)
         else:
-            scores = scores / self.cfg.temperature
-            candidates, probs = None, scores.softmax(-1)
-            if self.cfg.top_p < 1.0:
+            probs = (scores / self.cfg.temperature).softmax(-1)
+            u = torch.tensor([[s.random()] for s in self.streams], dtype=probs.dtype, device=probs.device)
+            if self.cfg.top_p >= 1.0:
+                chosen = _invert_cdf(probs, u)
+            else:
                 # The nucleus almost always lies in the top few hundred tokens: sort only those
-                # (a full-vocabulary sort per step cost a third of drafting time), and fall back
-                # to the full sort in the rare step where it does not.
-                k = min(scores.shape[-1], TOP_P_SHORTLIST)
+                # (a full-vocabulary sort cost a third of drafting time), and widen the shortlist
+                # (x8, then the whole vocabulary) only for the rows whose nucleus is wider.
+                vocab, k = probs.shape[-1], min(probs.shape[-1], TOP_P_SHORTLIST)
+                rows = torch.arange(probs.shape[0], device=probs.device)
                 top, candidates = torch.topk(probs, k, dim=-1)
-                if k < scores.shape[-1] and bool((top.sum(-1) < self.cfg.top_p).any()):
-                    top, candidates = torch.sort(probs, descending=True)
-                drop = top.cumsum(-1) - top > self.cfg.top_p  # keep the token that crosses top_p
-                probs = top.masked_fill(drop, 0.0)
-            picks = [torch.multinomial(probs[i], 1, generator=self.generators[i])[0] for i in range(probs.shape[0])]
-            chosen = torch.stack(picks)
-            if candidates is not None:
-                chosen = candidates.gather(1, chosen[:, None])[:, 0]
+                chosen = self._nucleus(top, candidates, u)
+                while k < vocab:
+                    wide = (top.sum(-1) < self.cfg.top_p).nonzero()[:, 0]
+                    if not len(wide):
+                        break
+                    rows, k = rows[wide], min(vocab, k * 8)
+                    top, candidates = torch.topk(probs[rows], k, dim=-1)  # sorted, largest first
+                    chosen[rows] = self._nucleus(top, candidates, u[rows])
         onehot = torch.full_like(scores, float("-inf"))
         onehot[torch.arange(scores.shape[0]), chosen] = 0.0
         return onehot
+
+    def _nucleus(self, top, candidates, u):
+        """Sample within the top-p nucleus of rows sorted by probability (``top``, descending)."""
+        drop = top.cumsum(-1) - top > self.cfg.top_p  # keep the token that crosses top_p
+        return candidates.gather(1, _invert_cdf(top.masked_fill(drop, 0.0), u)[:, None])[:, 0]
+
+
+def _invert_cdf(weights, u):
+    """Per row, the index where the cumulative weights first exceed ``u`` times their total."""
+    import torch
+
+    cdf = weights.cumsum(-1)
+    return torch.searchsorted(cdf, u * cdf[:, -1:], right=True).clamp_(max=cdf.shape[-1] - 1)[:, 0]
 
 
 class _StopFlag:
