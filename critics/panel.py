@@ -8,12 +8,19 @@
 
     trainer = GRPOTrainer(..., reward_funcs=panel.reward)   # a plain TRL reward callable
 
-The total is the weighted mean of the critics' scores, then the guards: a story under a critic's
-floor (``floors``: lexical by default, fluency when it is on the panel), or shorter than
-``min_words``, gets its total capped at ``guard_cap``, whatever the other critics say, so
-degenerate text can never win on style. A story shorter than the style target's minimum length
-reads as unfinished: its total is scaled by sqrt(words / minimum) (``short_penalty``; words of
-repeated sentences count once), and ``guard`` says so.
+The total is the weighted mean of the critics' scores, then the guards, in this order:
+- a story that strays from its prompt: with relevance on the panel and a prompt (or outline
+  item) given, a relevance score under ``relevance_gate`` (0.75, about where the relevance
+  critic's reason turns from "stays on the prompt" to "touches the prompt") scales the total by
+  relevance / relevance_gate, so a story that ignores its prompt cannot win on style; a story
+  that stays on its prompt keeps its whole total, so the writer is not pushed to restate it;
+- a story shorter than the style target's minimum length reads as unfinished: its total is
+  scaled by sqrt(words / minimum) (``short_penalty``; words of repeated sentences count once);
+- a story under a critic's floor (``floors``: lexical by default, fluency when it is on the
+  panel), or shorter than ``min_words``, gets ``guard_cap`` times its total, whatever the
+  other critics say: degenerate text never scores above ``guard_cap``, and two degenerate
+  stories still keep their order (a tie would teach nothing).
+``guard`` on the result says which of these applied.
 Each story is parsed and embedded once per call (``critics.batch.Batch``) and every critic reads
 that; stories are batched through the embedding model together.
 """
@@ -29,6 +36,11 @@ from typing import Any
 from critics.base import CriticError, CriticScore, clamp01
 from critics.registry import CRITICS, DEFAULT_CRITICS, critic_class
 
+# PanelConfig fields a panel version records next to critics and weights: everything that moves a
+# total (embed_dtype only changes rounding, so two machines share versions).
+VERSIONED = ("floors", "guard_cap", "relevance_gate", "short_penalty", "min_words", "preset", "style_targets",
+             "max_sentences")
+
 
 @dataclass
 class PanelConfig:
@@ -43,7 +55,10 @@ class PanelConfig:
                                           metadata={"help": "style target overrides over the preset (see critics.presets)"})
     floors: dict[str, float] = field(default_factory=lambda: {"lexical": 0.35, "fluency": 0.5},
                                      metadata={"help": "critic -> floor; a story under a floor gets its total capped"})
-    guard_cap: float = field(default=0.2, metadata={"help": "the most a story under a floor can score"})
+    guard_cap: float = field(default=0.2, metadata={
+        "help": "a story under a floor gets guard_cap times its total, so it never scores above guard_cap"})
+    relevance_gate: float = field(default=0.75, metadata={
+        "help": "relevance score under which the total is scaled by relevance / relevance_gate (0: off)"})
     short_penalty: bool = field(default=True, metadata={
         "help": "scale the total of a story shorter than the style target's minimum length by sqrt(words / minimum)"})
     min_words: int = field(default=20, metadata={"help": "a story shorter than this is capped like one under a floor"})
@@ -70,6 +85,8 @@ class PanelConfig:
                 raise CriticError(f"floor for {name!r} must be in [0, 1], got {f!r}")
         if not 0 <= self.guard_cap <= 1:
             raise CriticError(f"guard_cap must be in [0, 1], got {self.guard_cap}")
+        if not isinstance(self.relevance_gate, (int, float)) or not 0 <= self.relevance_gate <= 1:
+            raise CriticError(f"relevance_gate must be in [0, 1] (0 turns it off), got {self.relevance_gate!r}")
         if self.min_words < 0:
             raise CriticError(f"min_words must be >= 0, got {self.min_words}")
         if self.max_sentences < 3:
@@ -83,6 +100,11 @@ class PanelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def settings(self) -> dict[str, Any]:
+        """The settings besides critics and weights that change a total: what a panel version
+        records (``Panel.version``, ``critics.panel_versions``)."""
+        return {k: getattr(self, k) for k in VERSIONED}
 
     @classmethod
     def for_book(cls, book: dict, **overrides) -> "PanelConfig":
@@ -228,8 +250,12 @@ class Panel:
         weights = {n: self.config.weight(n) for n in scores}
         total = sum(weights[n] * s.score for n, s in scores.items()) / max(1e-9, sum(weights.values()))
         total = clamp01(total)
-        guard = None
         notes = []
+        relevance, gate = scores.get("relevance"), self.config.relevance_gate
+        if (relevance is not None and gate > 0 and relevance.details.get("judged", True)
+                and relevance.score < gate):
+            total *= relevance.score / gate
+            notes.append(f"relevance {relevance.score:.2f} under {gate:g}: total scaled by {relevance.score / gate:.2f}")
         n_words = batch.doc(i).n_words
         length = batch.doc(i).unique_words  # repeated sentences add no length
         if self.config.short_penalty and 0 < length < self.target_words:
@@ -237,21 +263,17 @@ class Panel:
             total *= factor
             notes.append(f"{length} words, under the {self.target_words:.0f}-word target: total scaled by {factor:.2f}")
         if not batch.doc(i).words:
-            total, guard = 0.0, "empty story: no reward"
-        else:
-            under = [(n, s.score, self.config.floors[n]) for n, s in scores.items()
-                     if n in self.config.floors and s.score < self.config.floors[n]]
-            if n_words < self.config.min_words:
-                under.append(("length", float(n_words), self.config.min_words))
-            if under and total > self.config.guard_cap:
-                total = self.config.guard_cap
-            if under:
-                guard = "; ".join(f"only {s:.0f} words (minimum {f:g})" if n == "length" else
-                                  f"{n} {s:.2f} under its floor {f:g}" for n, s, f in under) + \
-                        f": reward capped at {self.config.guard_cap:g}"
-        if notes and guard is None:
-            guard = "; ".join(notes)
-        return PanelResult(total=clamp01(total), critics=scores, guard=guard)
+            return PanelResult(total=0.0, critics=scores, guard="empty story: no reward")
+        under = [(n, s.score, self.config.floors[n]) for n, s in scores.items()
+                 if n in self.config.floors and s.score < self.config.floors[n]]
+        if n_words < self.config.min_words:
+            under.append(("length", float(n_words), self.config.min_words))
+        if under:
+            total *= self.config.guard_cap
+            notes.insert(0, "; ".join(f"only {s:.0f} words (minimum {f:g})" if n == "length" else
+                                      f"{n} {s:.2f} under its floor {f:g}" for n, s, f in under)
+                         + f": reward capped at {self.config.guard_cap:g} (cap x total)")
+        return PanelResult(total=clamp01(total), critics=scores, guard="; ".join(notes) or None)
 
     def reward(self, prompts, completions, **kwargs) -> list[float]:
         """TRL reward callable: one float in [0, 1] per completion.
@@ -270,8 +292,7 @@ class Panel:
     def version(self, rec) -> int:
         """The ``panel_versions`` id for this configuration, recording it the first time."""
         weights = {"critics": list(self.critics), "weights": {n: self.config.weight(n) for n in self.critics},
-                   "floors": self.config.floors, "guard_cap": self.config.guard_cap, "preset": self.config.preset,
-                   "style_targets": self.config.style_targets}
+                   **self.config.settings()}
         learned = self.critics.get("learned")
         if learned is not None:
             weights["learned_version"] = learned.version

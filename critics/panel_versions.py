@@ -1,8 +1,9 @@
 """Panel versions: the weights the panel adds its critics up with, kept in the record.
 
 A version is a row of ``panel_versions``: ``weights`` holds the panel's configuration as
-``Panel.version`` records it (``critics``, ``weights``, ``floors``, ``guard_cap``, ``preset``,
-``style_targets``), ``source`` says where it came from (``hand`` or ``fit``) and ``metrics``
+``Panel.version`` records it (``critics``, ``weights`` and the settings that move a total,
+``critics.panel.VERSIONED``: floors, guard cap, relevance gate, short penalty, style preset...),
+``source`` says where it came from (``hand`` or ``fit``) and ``metrics``
 what it is based on (for a fit: the picks it used and its held-out agreement). The current one
 is named by the state key ``current_panel``; with none set the panel uses its hand-set weights
 (``PanelConfig()``). Switching is one state write, so it is instant and reversible.
@@ -68,7 +69,8 @@ def version_weights(row: dict[str, Any]) -> dict[str, float]:
 
 def add_version(rec, weights: dict[str, float], source: str = "fit", metrics: dict[str, Any] | None = None) -> int:
     """Record a version weighing ``weights``' critics (normalised); the other panel settings
-    (floors, guard cap, style preset) are the default panel's, as ``Panel.version`` stores them."""
+    (floors, guard cap, relevance gate, style preset...) are the default panel's, as
+    ``Panel.version`` stores them."""
     if not weights:
         raise PanelVersionError("a panel version needs at least one critic weight")
     weights = normalize(weights)
@@ -76,9 +78,7 @@ def add_version(rec, weights: dict[str, float], source: str = "fit", metrics: di
     try:
         from critics.panel import PanelConfig
 
-        base = PanelConfig()
-        settings.update(floors=base.floors, guard_cap=base.guard_cap, preset=base.preset,
-                        style_targets=base.style_targets)
+        settings.update(PanelConfig().settings())
     except ImportError:
         pass
     return rec.insert("panel_versions", weights=settings, source=source, metrics=metrics or {}, created_at=time.time())
@@ -123,14 +123,15 @@ def current_weights(rec) -> dict[str, float] | None:
 
 
 def panel_config(rec, **overrides: Any):
-    """A ``PanelConfig`` carrying the current version (critics, weights, floors, guard cap,
-    style preset); the default panel when no version is current."""
-    from critics.panel import PanelConfig
+    """A ``PanelConfig`` carrying the current version (critics, weights and the settings it
+    records); the default panel when no version is current. A setting a version predates
+    keeps its default."""
+    from critics.panel import VERSIONED, PanelConfig
 
     row = current_version(rec)
     if row is None:
         return PanelConfig(**overrides)
     stored = row["weights"]
-    keep = {k: stored[k] for k in ("floors", "guard_cap", "preset", "style_targets") if k in stored}
+    keep = {k: stored[k] for k in VERSIONED if k in stored}
     weights = version_weights(row)
     return PanelConfig(**{**keep, "critics": list(weights), "weights": weights, **overrides})

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from critics.calibrate import (bootstrap_ci, first_third, kendall_tau_b, load_folder, rankdata, repeated_paragraph,
-                               shuffled, spearman)
+                               rivals, shuffled, spearman)
 from critics.text import parse
 from tests.critics.stories import BAKERY, BAKERY_PROMPT, LIGHTHOUSE, LIGHTHOUSE_PROMPT, SCENES
 from ui.cli import main
@@ -34,6 +34,23 @@ def test_perturbations():
     rep = parse(repeated_paragraph(doc))
     assert len(rep.sentences) > len(doc.sentences) and rep.unique_words == doc.n_words
     assert parse(first_third(doc)).sentences == doc.sentences[:4]
+
+
+def test_relevance_check_compares_only_stories_of_other_prompts():
+    import doctest
+
+    import critics.calibrate
+
+    assert doctest.testmod(critics.calibrate).failed == 0
+    prompts = ["A ghost story.", "A sea story.", "A ghost story.", " A sea story. "]
+    assert [rivals(prompts, i) for i in range(4)] == [[1, 3], [0, 2], [1, 3], [0, 2]]
+    assert rivals(["Only one."], 0) == []
+
+
+def test_held_out_rows_are_the_odd_rows_and_the_mixed_file(shared_data):
+    files = load_folder(shared_data / "critic-dev")
+    assert [s.dev for s in files["hanna_human96.csv"][:4]] == [True, False, True, False]
+    assert not any(s.dev for s in files["hanna_mixed30.jsonl"])
 
 
 def test_calibrate_command_on_a_small_folder(tmp_path, workspace, capsys):

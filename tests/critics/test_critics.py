@@ -2,14 +2,15 @@
 
 import random
 
+import numpy as np
 import pytest
 
 from critics.batch import Batch
 from critics.calibrate import first_third, repeated_paragraph, shuffled
-from critics.coherence import CoherenceCritic, name_problems
+from critics.coherence import CoherenceCritic, name_problems, neighbour_rank
 from critics.lexical import LexicalCritic, mtld
 from critics.presets import StyleTargets
-from critics.relevance import RelevanceCritic
+from critics.relevance import SAME_PROMPT, RelevanceCritic, background_similarity, background_vectors
 from critics.style import StyleCritic
 from critics.text import parse
 from tests.critics.stories import BAKERY, BAKERY_PROMPT, DENSE, LIGHTHOUSE, LIGHTHOUSE_PROMPT, LOOPING, SCENES, SIMPLE
@@ -107,13 +108,37 @@ def test_style_targets_are_checked():
 
 
 def test_one_parse_and_one_embedding_pass_per_batch():
-    from critics.embed import get_embedder
-
-    emb = get_embedder()
+    batch = Batch([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])
+    emb = batch.embedder
+    RelevanceCritic().score([BAKERY_PROMPT], [BAKERY])  # the fixed background prompts: embedded once per process
     emb.clear()
     before = emb.encoded
-    batch = Batch([LIGHTHOUSE_PROMPT], [LIGHTHOUSE + " One more line for a fresh cache."])
     CoherenceCritic().score(batch.prompts, batch.stories, batch=batch)
     first = emb.encoded - before
+    assert first == len(batch.doc(0).sentences) + 1  # every sentence and the prompt, in one pass
     RelevanceCritic().score(batch.prompts, batch.stories, batch=batch)
     assert emb.encoded - before == first  # relevance reused the coherence pass
+
+
+def test_neighbour_rank_is_high_in_written_order_and_near_half_in_random_order():
+    rng = np.random.default_rng(0)
+    # a story that moves steadily from one topic to the next: each sentence close to its neighbours
+    path = np.cumsum(rng.normal(size=(30, 16)), axis=0)
+    vecs = path / np.linalg.norm(path, axis=1, keepdims=True)
+    written = neighbour_rank(vecs)
+    shuffled_ranks = [neighbour_rank(vecs[rng.permutation(30)]) for _ in range(20)]
+    assert written > 0.8 and abs(np.mean(shuffled_ranks) - 0.5) < 0.05 and max(shuffled_ranks) < written
+    assert np.isnan(neighbour_rank(vecs[:2]))
+
+
+def test_relevance_background_leaves_out_the_prompt_itself():
+    from critics.background import BACKGROUND_PROMPTS
+
+    batch = Batch([BACKGROUND_PROMPTS[0]], [LIGHTHOUSE])
+    vecs, back = batch.sentence_vectors(0), background_vectors(batch)
+    query = back[0]  # the prompt *is* a background prompt: the story was written for it
+    assert background_similarity(vecs, back, query) <= background_similarity(vecs, back)
+    assert len(back[back @ query <= SAME_PROMPT]) == len(back) - 1
+    r = RelevanceCritic().score([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])[0]
+    assert r.details["judged"] and "everyday prompts" in r.reason
+    assert RelevanceCritic().score([""], [LIGHTHOUSE])[0].details["judged"] is False

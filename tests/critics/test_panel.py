@@ -53,6 +53,38 @@ def test_looping_story_is_capped_whatever_the_others_say(panel):
     assert capped.total <= panel.config.guard_cap and "capped" in capped.guard
 
 
+def test_capped_stories_keep_their_order(panel):
+    batch = panel.batch([""], [LIGHTHOUSE])
+    base = {"style": CriticScore(0.9, ""), "coherence": CriticScore(0.9, ""), "relevance": CriticScore(0.9, "")}
+    better = panel.combine(batch, 0, {**base, "lexical": CriticScore(0.3, "")})
+    worse = panel.combine(batch, 0, {**base, "coherence": CriticScore(0.2, ""), "lexical": CriticScore(0.3, "")})
+    assert panel.config.guard_cap >= better.total > worse.total > 0  # no tie at the cap: a pair can still teach
+    assert "capped" in better.guard and "capped" in worse.guard
+
+
+def test_a_story_that_ignores_its_prompt_cannot_win_on_style(panel):
+    judged = {"judged": True}
+    others = {"style": CriticScore(0.9, ""), "lexical": CriticScore(0.9, ""), "coherence": CriticScore(0.9, "")}
+    full_length = Panel(PanelConfig(short_penalty=False))
+    batch = full_length.batch([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])
+    on = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.9, "", judged)})
+    off = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.15, "", judged)})
+    gate = full_length.config.relevance_gate
+    assert on.guard is None and off.guard and "relevance 0.15 under" in off.guard
+    assert on.total == pytest.approx(0.9) and off.total == pytest.approx((0.9 * 3 + 0.15) / 4 * 0.15 / gate)
+    # no prompt: relevance is not judged (0.5), and the total is not scaled
+    unjudged = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.5, "", {"judged": False})})
+    assert unjudged.total == pytest.approx((0.9 * 3 + 0.5) / 4) and unjudged.guard is None
+    ungated = Panel(PanelConfig(short_penalty=False, relevance_gate=0)).combine(
+        batch, 0, {**others, "relevance": CriticScore(0.15, "", judged)})
+    assert ungated.total == pytest.approx((0.9 * 3 + 0.15) / 4)
+    # end to end: the bakery story under the lighthouse prompt
+    own, other = panel.score([LIGHTHOUSE_PROMPT] * 2, [LIGHTHOUSE, BAKERY])
+    assert own.total > other.total and "relevance" in other.guard
+    with pytest.raises(CriticError, match="relevance_gate must be in"):
+        PanelConfig(relevance_gate=1.5)
+
+
 def test_weights_move_the_total(panel):
     batch = panel.batch([""], [LIGHTHOUSE])
     scores = {"style": CriticScore(1.0, ""), "lexical": CriticScore(0.6, ""), "coherence": CriticScore(0.6, ""),
@@ -119,6 +151,11 @@ def test_record_scores_writes_each_critic_and_the_panel(record, panel):
     results = panel.score([LIGHTHOUSE_PROMPT] * 2, [LIGHTHOUSE, BAKERY])
     version = panel.version(record)
     assert panel.version(record) == version  # same configuration, same version
+    # every setting that moves a total makes another version
+    others = [Panel(PanelConfig(short_penalty=False)).version(record), Panel(PanelConfig(relevance_gate=0.5)).version(record),
+              Panel(PanelConfig(min_words=5)).version(record)]
+    assert len({version, *others}) == 4 and Panel(PanelConfig(short_penalty=False)).version(record) == others[0]
+    assert record.one("SELECT weights FROM panel_versions WHERE id = ?", (others[0],))["weights"]["short_penalty"] is False
     record_scores(record, ids, results, version)
     stored = record.scores(ids[0])
     assert set(stored) == {"style", "lexical", "coherence", "relevance", "panel"}
