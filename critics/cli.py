@@ -6,6 +6,10 @@
     scriptorium critics learn                       # retrain the learned critic from author picks
     scriptorium critics list
 
+Without ``--config`` or ``--critics``, ``score`` uses the record's current panel version (its
+weights and settings, e.g. fitted to the authors' picks; `scriptorium critics use`), or the
+hand-set panel when none is current, and says which on stderr.
+
 Input for ``score``: one JSON object per line with ``story`` (required), ``prompt`` and
 ``outline`` (optional). A malformed line is reported with its line number and the rest of the
 file is still scored; ``--strict`` refuses the whole file instead. Light on purpose: the
@@ -57,6 +61,9 @@ def read_jsonl(path: str) -> list[tuple[int, dict | None, str | None]]:
 
 
 def panel_from_args(args, rec=None):
+    """(Panel, which configuration it is). With --config or --critics, the panel those name;
+    otherwise the record's current panel version (its weights and settings, e.g. fitted to the
+    authors' picks), or the hand-set default when no version is current."""
     from critics.panel import Panel, PanelConfig
 
     overrides = {}
@@ -65,17 +72,31 @@ def panel_from_args(args, rec=None):
     if getattr(args, "preset", None):
         overrides["preset"] = args.preset
     if getattr(args, "config", None):
-        cfg = PanelConfig.from_yaml(args.config, **overrides)
+        cfg, source = PanelConfig.from_yaml(args.config, **overrides), f"panel config {args.config}"
+    elif "critics" in overrides:
+        cfg, source = PanelConfig(**overrides), "the critics named by --critics, hand-set weights"
     else:
-        cfg = PanelConfig(**overrides)
+        from critics.panel_versions import current_version, panel_config
+
+        version = current_version(rec) if rec is not None else None
+        if version is None:
+            cfg, source = PanelConfig(**overrides), "the hand-set weights (no panel version is current)"
+        else:
+            cfg = panel_config(rec, **overrides)
+            weights = ", ".join(f"{n} {cfg.weight(n):.2f}" for n in cfg.critics)
+            source = f"panel version {version['id']} ({version['source']}: {weights})"
     if getattr(args, "fluency", False) and "fluency" not in cfg.critics:
-        cfg = PanelConfig(**{**cfg.to_dict(), "critics": [*cfg.critics, "fluency"]})
+        weights = dict(cfg.weights)
+        if weights:  # the added critic weighs as much as the average critic already on the panel
+            weights["fluency"] = sum(cfg.weight(n) for n in cfg.critics) / len(cfg.critics)
+        cfg = PanelConfig(**{**cfg.to_dict(), "critics": [*cfg.critics, "fluency"], "weights": weights})
+        source += ", plus fluency"
     reference = None
     if "fluency" in cfg.critics and getattr(args, "model", None):
         from writer.models import load_writer
 
         reference = load_writer(args.model, precision="fp32", progress=False)
-    return Panel(cfg, reference=reference, record=rec)
+    return Panel(cfg, reference=reference, record=rec), source
 
 
 def run_score(args) -> int:
@@ -85,12 +106,12 @@ def run_score(args) -> int:
         raise ScoreInputError(f"{len(bad)} malformed line(s) in {args.file} (--strict): " + "; ".join(bad[:5]))
     for e in bad:
         print(f"warning: {e}; skipped", file=sys.stderr)
-    rec = None
-    if getattr(args, "critics", None) and "learned" in args.critics:
-        from record import open_record
+    from record import open_record, record_path, workspace_dir
 
-        rec = open_record(args.workspace)
-    panel = panel_from_args(args, rec)
+    wants_learned = "learned" in (getattr(args, "critics", None) or "")
+    rec = open_record(args.workspace) if wants_learned or record_path(workspace_dir(args.workspace)).is_file() else None
+    panel, source = panel_from_args(args, rec)
+    print(f"note: scoring with {source}", file=sys.stderr)
     for note in panel.notes:
         print(f"note: {note}", file=sys.stderr)
     good = [(n, obj) for n, obj, e in entries if obj is not None]
@@ -175,7 +196,8 @@ def add_panel_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("panel")
     g.add_argument("--critics", help="comma-separated critics (default: style,lexical,coherence,relevance)")
     g.add_argument("--preset", help="style preset: general, childrens, ya, literary, thriller")
-    g.add_argument("--config", help="panel config YAML (PanelConfig fields); flags override it")
+    g.add_argument("--config", help="panel config YAML (PanelConfig fields); flags override it (default: the "
+                                    "record's current panel version, see `scriptorium critics versions`)")
     g.add_argument("--fluency", action="store_true", help="add the fluency critic (loads the writer model; slower)")
     g.add_argument("--model", help="reference model folder for the fluency critic (default: built-in SmolLM2)")
 

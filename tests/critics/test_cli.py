@@ -74,3 +74,28 @@ def test_cli_module_is_light():
     code = "import sys, critics.cli; print(any(m in sys.modules for m in ('torch', 'transformers', 'sentence_transformers')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_score_uses_the_current_panel_version_and_says_which(stories_file, workspace, capsys):
+    from critics.panel import Panel
+    from critics.panel_versions import add_version, panel_config, use_version
+    from record import open_record
+
+    assert main(["score", str(stories_file), "--json"]) == 0
+    cap = capsys.readouterr()
+    hand = [json.loads(line) for line in cap.out.splitlines()]
+    assert "note: scoring with the hand-set weights (no panel version is current)" in cap.err
+    rec = open_record(workspace)
+    vid = add_version(rec, {"style": 0.1, "lexical": 0.1, "coherence": 0.1, "relevance": 0.7}, source="fit")
+    use_version(rec, vid)
+    expected = Panel(panel_config(rec)).score([LIGHTHOUSE_PROMPT, BAKERY_PROMPT, BAKERY_PROMPT], [LIGHTHOUSE, LOOPING, BAKERY])
+    rec.close()
+    assert main(["score", str(stories_file), "--json"]) == 0
+    cap = capsys.readouterr()
+    assert f"note: scoring with panel version {vid} (fit: style 0.10, lexical 0.10, coherence 0.10, relevance 0.70)" in cap.err
+    versioned = [json.loads(line)["panel"] for line in cap.out.splitlines() if "panel" in json.loads(line)]
+    assert versioned == pytest.approx([r.total for r in expected])
+    assert versioned != pytest.approx([o["panel"] for o in hand if "panel" in o])
+    # naming the critics (or a config file) is explicit: the version is not used
+    assert main(["score", str(stories_file), "--critics", "style,lexical,coherence,relevance", "--json"]) == 0
+    assert "hand-set weights" in capsys.readouterr().err
