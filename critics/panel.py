@@ -17,9 +17,10 @@ The total is the weighted mean of the critics' scores, then the guards, in this 
 - a story shorter than the style target's minimum length reads as unfinished: its total is
   scaled by sqrt(words / minimum) (``short_penalty``; words of repeated sentences count once);
 - a story under a critic's floor (``floors``: lexical by default, fluency when it is on the
-  panel), or shorter than ``min_words``, gets ``guard_cap`` times its total, whatever the
-  other critics say: degenerate text never scores above ``guard_cap``, and two degenerate
-  stories still keep their order (a tie would teach nothing).
+  panel), or shorter than ``min_words``, gets its total capped at ``guard_cap``, whatever the
+  other critics say, so degenerate text can never win on style. The cap is
+  guard_cap * (0.9 + 0.1 * total), never above the total: two capped stories keep their
+  order (a tie would teach nothing) and stay within a tenth of the cap.
 ``guard`` on the result says which of these applied.
 Each story is parsed and embedded once per call (``critics.batch.Batch``) and every critic reads
 that; stories are batched through the embedding model together.
@@ -35,6 +36,8 @@ from typing import Any
 
 from critics.base import CriticError, CriticScore, clamp01
 from critics.registry import CRITICS, DEFAULT_CRITICS, critic_class
+
+CAP_SLACK = 0.1  # share of the guard cap that still follows the total, so capped stories do not tie
 
 # PanelConfig fields a panel version records next to critics and weights: everything that moves a
 # total (embed_dtype only changes rounding, so two machines share versions).
@@ -55,8 +58,7 @@ class PanelConfig:
                                           metadata={"help": "style target overrides over the preset (see critics.presets)"})
     floors: dict[str, float] = field(default_factory=lambda: {"lexical": 0.35, "fluency": 0.5},
                                      metadata={"help": "critic -> floor; a story under a floor gets its total capped"})
-    guard_cap: float = field(default=0.2, metadata={
-        "help": "a story under a floor gets guard_cap times its total, so it never scores above guard_cap"})
+    guard_cap: float = field(default=0.2, metadata={"help": "the most a story under a floor can score"})
     relevance_gate: float = field(default=0.75, metadata={
         "help": "relevance score under which the total is scaled by relevance / relevance_gate (0: off)"})
     short_penalty: bool = field(default=True, metadata={
@@ -269,10 +271,11 @@ class Panel:
         if n_words < self.config.min_words:
             under.append(("length", float(n_words), self.config.min_words))
         if under:
-            total *= self.config.guard_cap
+            cap = self.config.guard_cap
+            total = min(total, cap * (1 - CAP_SLACK + CAP_SLACK * total))
             notes.insert(0, "; ".join(f"only {s:.0f} words (minimum {f:g})" if n == "length" else
                                       f"{n} {s:.2f} under its floor {f:g}" for n, s, f in under)
-                         + f": reward capped at {self.config.guard_cap:g} (cap x total)")
+                         + f": reward capped at {cap:g}")
         return PanelResult(total=clamp01(total), critics=scores, guard="; ".join(notes) or None)
 
     def reward(self, prompts, completions, **kwargs) -> list[float]:

@@ -3,9 +3,9 @@
     RelevanceCritic().score(prompts, stories, outlines)
 
 On the batch's shared MiniLM embeddings, two numbers per story:
-- ``similarity``: the prompt against the story's three sentences closest to it (top-3 mean
-  cosine), which rewards a story that takes the prompt up somewhere without asking every
-  sentence to repeat it;
+- ``similarity``: the prompt against the story's three distinct sentences closest to it (top-3
+  mean cosine), which rewards a story that takes the prompt up somewhere without asking every
+  sentence to repeat it (a sentence said again counts once);
 - ``background``: the same top-3 similarity of the story to each of the fixed everyday prompts
   of ``critics.background``, averaged over the three it is closest to (leaving out any within
   cosine 0.5 of the prompt itself). Generic prose is close to every prompt; this says how close
@@ -59,6 +59,18 @@ def top_similarity(query: np.ndarray, sentences: np.ndarray, top: int = TOP) -> 
     return float(sims[:top].mean())
 
 
+def distinct(vectors: np.ndarray, sentences: list[str]) -> np.ndarray:
+    """The vectors of the story's distinct sentences: a sentence said three times is still one
+    sentence on the prompt (else repeating the most on-prompt line would raise the score)."""
+    seen, keep = set(), []
+    for k, s in enumerate(sentences[:len(vectors)]):
+        key = " ".join(s.lower().split())
+        if key not in seen:
+            seen.add(key)
+            keep.append(k)
+    return vectors[keep] if len(keep) < len(vectors) else vectors
+
+
 def background_similarity(sentences: np.ndarray, background: np.ndarray, query: np.ndarray | None = None) -> float:
     """How close the story comes to prompts it was not written for: its top-``TOP`` similarity
     to each background prompt, averaged over the ``BACKGROUND_TOP`` closest. Background prompts
@@ -109,7 +121,7 @@ class RelevanceCritic(Critic):
         odd = doc.oddities()
         if not doc.words:
             return CriticScore(0.0, "; ".join(odd) or "the story has no words", {"judged": False})
-        vecs = batch.sentence_vectors(i)
+        vecs = distinct(batch.sentence_vectors(i), batch.embedded_sentences(i))
         has_prompt = bool(batch.prompts[i].strip())
         outline = batch.outline_vector(i)
         if not has_prompt and outline is None:

@@ -142,3 +142,12 @@ def test_relevance_background_leaves_out_the_prompt_itself():
     r = RelevanceCritic().score([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])[0]
     assert r.details["judged"] and "everyday prompts" in r.reason
     assert RelevanceCritic().score([""], [LIGHTHOUSE])[0].details["judged"] is False
+
+
+def test_relevance_is_not_raised_by_repeating_the_most_on_prompt_sentence():
+    doc = parse(BAKERY)
+    batch = Batch([BAKERY_PROMPT], [BAKERY])
+    best = doc.sentences[int(np.argmax(batch.sentence_vectors(0) @ batch.prompt_vector(0)))]
+    looped = BAKERY + " " + " ".join([best] * 3)
+    plain, padded = RelevanceCritic().score([BAKERY_PROMPT] * 2, [BAKERY, looped])
+    assert padded.details["relevance"] == pytest.approx(plain.details["relevance"], abs=1e-6)
