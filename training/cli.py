@@ -12,6 +12,10 @@ trainer shards the batches and only the main process writes the record and the a
 
     accelerate launch --num_processes 4 -m ui.cli train --steps 200
 
+Without GPUs (to try it), ask for torchrun's processes by name; they train on the CPU:
+
+    accelerate launch --multi_gpu --num_processes 2 -m ui.cli train --steps 20
+
 Light on purpose: torch, transformers, trl and peft load inside the commands.
 """
 
@@ -176,6 +180,10 @@ def run_train(args) -> int:
         rid = run_round(rec, pair_ids, cfg, model=args.model, precision=args.precision, progress=bar)
     finally:
         bar.close()
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:  # under `accelerate launch` the main process reports the round
+        return 0
     row = rec.get("rounds", rid)
     if args.json:
         print(json.dumps(round_json(rec, row)))

@@ -14,12 +14,15 @@ finished adapter is written to a temporary folder and renamed into ``adapters/ro
 only then is the round marked done and made current, so a failed save (a full disk) leaves the
 previous current round current and intact.
 
-Several GPUs: run the same command under ``accelerate launch`` (see docs/multi-gpu in
-``training/cli.py``'s help); only the main process writes the record and the adapter.
+Several GPUs: run the same command under ``accelerate launch`` (see ``training/cli.py``'s help);
+only the main process writes the record and the adapter, after every process has shown it would
+train the same round (same parent, pairs and settings); if one would not, all of them stop and
+nothing is recorded.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -217,7 +220,7 @@ def _progress_callback(progress: Progress):
 
     class _Report(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "loss" in logs:
+            if logs and "loss" in logs and state.is_world_process_zero:  # one bar for a launch of several
                 progress(state.global_step, state.max_steps, dict(logs))
 
     return _Report()
@@ -231,6 +234,67 @@ def _find_resumable(rec, lineage: str, parent_id: int | None, signature: dict) -
         if r["status"] in ("running", "failed") and r["parent_id"] == parent_id and r["config"].get("signature") == signature:
             return r
     return None
+
+
+def launch_state(device: str | None = None):
+    """This process's place among the processes ``accelerate launch`` started, set up the way
+    the Trainer's arguments will set it up.
+
+    A bare ``PartialState()`` asks for a GPU backend; on a launch without CUDA it finds none and
+    reports a single process, so every rank would believe it is the main one and write its own
+    round to the record. The Trainer sets the state up again with ``cpu=True``; doing the same
+    here, first, means the record and the Trainer see the same processes.
+    """
+    import torch
+    from accelerate import PartialState
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import parse_flag_from_env
+
+    if device:
+        on_cuda = device.startswith("cuda")
+    else:
+        on_cuda = torch.cuda.is_available() and not parse_flag_from_env("ACCELERATE_USE_CPU")
+    AcceleratorState._reset_state(reset_partial_state=True)  # what TrainingArguments does too
+    state = PartialState(cpu=not on_cuda)
+    grouped = torch.distributed.is_available() and torch.distributed.is_initialized()
+    launched = torch.distributed.get_world_size() if grouped else state.num_processes
+    launched = max(launched, int(os.environ.get("WORLD_SIZE", "1") or 1))
+    if state.num_processes != launched:
+        raise TrainingError(f"this process was launched as one of {launched} but accelerate sees "
+                            f"{state.num_processes} ({state.distributed_type}, device {state.device}), so every process "
+                            "would act as the main one and record its own round; launch with `accelerate launch` "
+                            "(without GPUs: `accelerate launch --multi_gpu --num_processes N`) and leave the device "
+                            "unset")
+    if state.num_processes > 1:
+        _close_process_group_at_exit()
+    return state
+
+
+@functools.cache
+def _close_process_group_at_exit() -> None:
+    """A process that exits with its gloo group still open is sometimes aborted ("terminate called
+    without an active exception"), which fails the whole launch after the round was done."""
+    import atexit
+
+    import torch
+
+    atexit.register(lambda: torch.distributed.is_initialized() and torch.distributed.destroy_process_group())
+
+
+def agree_on_round(state, lineage: str, signature: dict) -> None:
+    """Every process must be about to train the same round (same parent, pairs and settings)
+    before the main one records it; otherwise all of them stop, and nothing is recorded."""
+    if state.num_processes == 1:
+        return
+    from accelerate.utils import gather_object
+
+    plans = gather_object([{"lineage": lineage, **signature}])
+    differing = [i for i, plan in enumerate(plans) if plan != plans[0]]
+    if differing:
+        keys = sorted(k for k in plans[0] if any(plan.get(k) != plans[0][k] for plan in plans))
+        raise TrainingError(f"the {len(plans)} launched processes disagree on the round to train (process(es) "
+                            f"{', '.join(map(str, differing))} differ from the main one in {', '.join(keys)}); "
+                            "nothing was recorded. Was the record changed while the round started? Run it again")
 
 
 def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None, model: str | None = None,
@@ -261,32 +325,35 @@ def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None
         raise NoPairsError(f"all {len(dropped)} pair(s) have prompts of {cfg.max_length}+ tokens (max_length), so none "
                            "can be trained on; raise --max-length or use shorter prompts")
 
-    import torch
-
-    from accelerate import PartialState
-
-    state = PartialState()
-    device = device or (str(state.device) if state.num_processes > 1 else ("cuda" if torch.cuda.is_available() else "cpu"))
+    state = launch_state(device)
+    device = device or str(state.device)
     used_ids = sorted(r["id"] for r in rows)
     signature = {"round": cfg.to_dict(), "precision": precision, "pair_ids": used_ids,
                  "parent": parent["id"] if parent else None}
+    agree_on_round(state, model_id, signature)
 
     # Only the main process touches the record; the others learn the round id from it.
-    round_row = None
+    rid = failure = None
     if state.is_main_process:
-        round_row = _find_resumable(rec, model_id, signature["parent"], signature)
-        if round_row is None:
-            rid = rec.add_round(model_id, model_id, signature["parent"],
-                                {"signature": signature, "dropped_too_long": len(dropped)})
-        else:
-            rid = round_row["id"]
-            rec.update("rounds", rid, status="running")
-    else:
-        rid = None
+        try:
+            round_row = _find_resumable(rec, model_id, signature["parent"], signature)
+            if round_row is None:
+                rid = rec.add_round(model_id, model_id, signature["parent"],
+                                    {"signature": signature, "dropped_too_long": len(dropped)})
+            else:
+                rid = round_row["id"]
+                rec.update("rounds", rid, status="running")
+        except Exception as e:  # the others wait in the broadcast below: tell them, then fail together
+            failure = e
+    error = f"{type(failure).__name__}: {failure}" if failure else None
     if state.num_processes > 1:
         from accelerate.utils import broadcast_object_list
 
-        rid = broadcast_object_list([rid])[0]
+        rid, error = broadcast_object_list([rid, error])
+    if failure is not None:
+        raise failure
+    if error is not None:
+        raise TrainingError(f"the main process could not record the round ({error}); nothing was trained")
 
     out_dir = adapters_dir(workspace) / f"round-{rid}"
     if cfg.report_to == "tensorboard":
