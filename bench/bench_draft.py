@@ -1,5 +1,5 @@
 """Drafting throughput and memory of the built-in writer: batched vs one sequence at a time,
-fp32 vs 4-bit, against llama.cpp on the same GGUF, plus load times.
+fp32, bf16 and 4-bit, against llama.cpp on the same GGUF, plus load times.
 
     .venv/bin/python bench/bench_draft.py                 # the full run (~15 min on 2 cores)
     .venv/bin/python bench/bench_draft.py --sequential 8  # how many sequences the sequential baseline times
@@ -143,7 +143,7 @@ def main() -> None:
         cuda_table(args, torch)
         return
     torch_threads = torch.get_num_threads()
-    rows = {prec: run_child(["--child", prec, "--sequential", str(args.sequential)]) for prec in ("fp32", "4bit")}
+    rows = {prec: run_child(["--child", prec, "--sequential", str(args.sequential)]) for prec in ("fp32", "bf16", "4bit")}
     ref = run_child(["--child", "llama_cpp"])
     loads = run_child(["--child", "load"])
     print(f"## Drafting benchmark ({time.strftime('%Y-%m-%d')}, torch threads {torch_threads}, "
