@@ -108,9 +108,14 @@ class Embedder:
             self._cache.clear()
 
 
-@functools.lru_cache(maxsize=4)
 def get_embedder(dtype: str = "auto") -> Embedder:
-    """The process-wide embedder (loaded on first use, a few seconds)."""
+    """The process-wide embedder (loaded on first use, a few seconds): one per dtype, whether
+    the dtype is named or left to its default."""
+    return _embedder(dtype)
+
+
+@functools.lru_cache(maxsize=4)
+def _embedder(dtype: str) -> Embedder:
     return Embedder(dtype)
 
 

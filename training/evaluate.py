@@ -155,7 +155,7 @@ def default_judges(reference=None, guard_critic: str | None = None, base=None) -
     weights = {k: v for k, v in (getattr(base, "weights", None) or {}).items() if k != guard_critic}
     if weights and not any(weights.get(n, 0) > 0 for n in kept):
         weights = {}  # the guard held all the weight: the others count equally
-    same = dict(floors=base.floors, guard_cap=base.guard_cap, preset=base.preset, style_targets=base.style_targets)
+    same = base.settings()  # every setting that moves a total (floors, guard cap, relevance gate, ...)
     panel = Panel(PanelConfig(critics=kept, weights=weights, **same), reference=reference)
     guard = Panel(PanelConfig(critics=[guard_critic], weights={guard_critic: 1.0}, **same), reference=reference)
     return Judges(panel, guard, guard_critic, kept)
