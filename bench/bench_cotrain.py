@@ -77,7 +77,8 @@ def main(argv=None) -> int:
         stamps.append((time.time() - t0, msg))
         print(f"[{time.time() - t0:7.0f}s] {msg}", file=sys.stderr, flush=True)
 
-    ids = cotrain(rec, prompts, loop, draft_cfg, round_cfg, rules, on_event=say, report_dir=ws / "report")
+    ids = cotrain(rec, prompts, loop, draft_cfg, round_cfg, rules, on_event=say, report_dir=ws / "report",
+                  step_progress=lambda *a: None)  # no Trainer log lines in the table's output
     rows = report_rows(rec, ids)
     print(f"\nworkspace {ws}; {len(prompts) - args.heldout} training prompts x K={args.k}, {args.max_new_tokens} new "
           f"tokens, {args.heldout} held out; DPO: {args.steps} steps/round, batch {args.batch_size}, beta {args.beta}, "

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SCRIPTORIUM_CACHE", str(ROOT / ".cache" / "models"))
 
+QUIET = lambda *a: None  # noqa: E731 - step progress that keeps the Trainer's log lines out of the output
 HIDDEN = {"style": 0.05, "lexical": 0.15, "coherence": 0.6, "relevance": 0.2}
 FALLBACK = [
     "A lighthouse keeper finds a door at the bottom of the sea.", "Write a story about the last bookshop on Earth.",
@@ -155,14 +156,14 @@ def bench_replay(args) -> list[str]:
     t = time.perf_counter()
     original = cotrain(rec, prompts, CotrainConfig(rounds=3, heldout=args.heldout),
                        DraftConfig(k=args.k, max_new_tokens=args.tokens), round_cfg, PairRules(min_margin=0.02),
-                       on_event=say)
+                       on_event=say, step_progress=QUIET)
     original_s = time.perf_counter() - t
     orig_train = sum(rec.get("rounds", r)["metrics"].get("train_runtime_s", 0.0) for r in original)
     pairs = sum(len(rec.round_pairs(r)) for r in original)
 
     target = link_copy(builtin_model_dir(Path(os.environ["SCRIPTORIUM_CACHE"]), progress=False), ws / "smollm2-copy")
     t = time.perf_counter()
-    new = replay(rec, target, cfg=ReplayConfig(eval_max_new_tokens=args.tokens), on_event=say)
+    new = replay(rec, target, cfg=ReplayConfig(eval_max_new_tokens=args.tokens), on_event=say, step_progress=QUIET)
     replay_s = time.perf_counter() - t
     rows = [rec.get("rounds", r) for r in new]
     rep_train = sum(r["metrics"].get("train_runtime_s", 0.0) for r in rows)

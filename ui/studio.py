@@ -148,7 +148,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                     gen_outline_btn = gr.Button("Generate outline")
 
         # ---- Draft --------------------------------------------------------------------------
-        with gr.Tab("Draft", id="draft"):
+        with gr.Tab("Draft", id="draft") as draft_tab:
             with gr.Row():
                 chapter_dd = gr.Dropdown(label="Chapter", choices=[], value=None, scale=3, elem_id="chapter-picker",
                                          allow_custom_value=True)
@@ -166,8 +166,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                 weights_df = gr.Dataframe(headers=["critic", "weight"], datatype=["str", "number"], interactive=True,
                                           label="Critic weights (0 = off; empty = the panel's defaults)", row_count=1)
                 panel_dd = gr.Dropdown(label="Panel version (`scriptorium critics fit` tunes one to your picks)",
-                                       choices=panel_h.version_choices(rec), value=panel_h.current_choice(rec),
-                                       elem_id="panel-version")
+                                       elem_id="panel-version", **panel_h.dropdown(rec))
             cand_cols, cand_boxes, cand_scores, pick_btns = [], [], [], []
             with gr.Row():
                 for i in range(MAX_K):
@@ -517,6 +516,9 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
         for control in (k, temperature, top_p, rep, seed, max_new, weights_df):
             control.input(on_settings, settings_inputs, None, trigger_mode="always_last", show_progress="hidden")
         panel_dd.input(friendly(lambda choice: panel_h.switch(rec, choice)), panel_dd, weights_df, api_name="use_panel")
+        # versions fitted since the page was built (`scriptorium critics fit` in another shell) appear
+        # whenever the Draft tab is opened
+        draft_tab.select(lambda: panel_h.dropdown(rec), None, panel_dd, show_progress="hidden")
 
         @friendly
         def on_draft(book_id, item, kv, tv, pv, rv, sv, mv, frame, request: gr.Request):

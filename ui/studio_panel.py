@@ -34,6 +34,11 @@ def current_choice(rec) -> str:
     return str(row["id"]) if row else HAND
 
 
+def dropdown(rec) -> dict[str, Any]:
+    """The version dropdown's choices and value as the record has them now."""
+    return {"choices": version_choices(rec), "value": current_choice(rec)}
+
+
 def weight_rows(weights: dict[str, float] | None) -> list[list[Any]]:
     """Rows for the studio's critic-weights table: every registered critic, 0 when left out;
     None gives the hand-set default (1 for each critic of the default panel)."""

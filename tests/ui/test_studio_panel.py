@@ -3,8 +3,8 @@
 
 import pytest
 
-from critics.panel_versions import PanelVersionError, add_version, current_version
-from ui.studio_panel import current_choice, switch, version_choices
+from critics.panel_versions import PanelVersionError, add_version, current_version, use_version
+from ui.studio_panel import current_choice, dropdown, switch, version_choices
 
 
 def test_switch_between_versions(record):
@@ -22,3 +22,12 @@ def test_switch_between_versions(record):
         switch(record, "99")
     with pytest.raises(PanelVersionError):
         switch(record, "v2")
+
+
+def test_the_dropdown_shows_versions_fitted_after_the_page_was_built(record):
+    before = dropdown(record)
+    v = add_version(record, {"coherence": 1}, source="fit")  # e.g. `scriptorium critics fit` in another shell
+    use_version(record, v)
+    after = dropdown(record)
+    assert str(v) not in [value for _, value in before["choices"]]
+    assert str(v) in [value for _, value in after["choices"]] and after["value"] == str(v)
