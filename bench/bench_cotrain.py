@@ -32,6 +32,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--train", type=int, default=32, help="training prompts")
     p.add_argument("--heldout", type=int, default=16, help="held-out prompts")
+    p.add_argument("--eval-k", type=int, default=1, help="drafts per held-out prompt (win rates compare draft by draft)")
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--max-new-tokens", type=int, default=96)
     p.add_argument("--steps", type=int, default=24, help="DPO steps per round")
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     ws = Path(args.out or tempfile.mkdtemp(prefix="bench-cotrain-"))
     os.environ["SCRIPTORIUM_HOME"] = str(ws)
     rec = open_record(ws)
-    loop = CotrainConfig(rounds=args.rounds, heldout=args.heldout, precision=args.precision,
+    loop = CotrainConfig(rounds=args.rounds, heldout=args.heldout, eval_k=args.eval_k, precision=args.precision,
                          train_precision=args.train_precision)
     draft_cfg = DraftConfig(k=args.k, max_new_tokens=args.max_new_tokens, seed=args.seed)
     round_cfg = RoundConfig(max_steps=args.steps, batch_size=args.batch_size, beta=args.beta,
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
                   step_progress=lambda *a: None)  # no Trainer log lines in the table's output
     rows = report_rows(rec, ids)
     print(f"\nworkspace {ws}; {len(prompts) - args.heldout} training prompts x K={args.k}, {args.max_new_tokens} new "
-          f"tokens, {args.heldout} held out; DPO: {args.steps} steps/round, batch {args.batch_size}, beta {args.beta}, "
+          f"tokens, {args.heldout} held out x {args.eval_k} drafts; DPO: {args.steps} steps/round, batch {args.batch_size}, beta {args.beta}, "
           f"lr {args.learning_rate}, {args.loss_type}, LoRA r={args.lora_r}, pairs {args.pair_mode} margin "
           f">= {args.min_margin}; base {args.train_precision} in training, {args.precision} drafting; "
           f"total {time.time() - t0:.0f} s\n")
