@@ -119,10 +119,9 @@ class RowSampler:
     its token by inverting the cumulative distribution, for all rows at once: the row's stream
     depends on its seed alone (batch-independent), and no per-row tensor call runs per step."""
 
-    def __init__(self, cfg: DraftConfig, seeds: list[int], device):
+    def __init__(self, cfg: DraftConfig, seeds: list[int]):
         self.cfg = cfg
         self.streams = [random.Random(s) for s in seeds]
-        self.device = device
 
     def __call__(self, input_ids, scores):
         import torch
@@ -239,7 +238,7 @@ def _generate_rows(writer, rows: list[list[int]], seeds: list[int], cfg: DraftCo
     with torch.inference_mode():
         out = writer.model.generate(
             input_ids=input_ids, attention_mask=attention, generation_config=gen_cfg,
-            logits_processor=[RowSampler(cfg, seeds, writer.device)], stopping_criteria=stopping, streamer=streamer,
+            logits_processor=[RowSampler(cfg, seeds)], stopping_criteria=stopping, streamer=streamer,
         )
     eos = _eos_ids(tok)
     results = []

@@ -123,12 +123,12 @@ def test_top_p_keeps_to_the_nucleus_with_and_without_the_shortlist():
     ids = torch.zeros((1, 1), dtype=torch.long)
     seen = set()
     for seed in range(40):
-        out = RowSampler(cfg, [seed], "cpu")(ids, peaked.clone())
+        out = RowSampler(cfg, [seed])(ids, peaked.clone())
         seen.add(int(out.argmax()))
         assert out.isfinite().sum() == 1  # one-hot: generate takes exactly the sampled token
     assert seen == {7, 900}
     flat = torch.zeros((1, vocab))  # the nucleus is wider than the shortlist: full sort
-    picks = {int(RowSampler(cfg, [seed], "cpu")(ids, flat.clone()).argmax()) for seed in range(40)}
+    picks = {int(RowSampler(cfg, [seed])(ids, flat.clone()).argmax()) for seed in range(40)}
     assert len(picks) > 30 and max(picks) >= TOP_P_SHORTLIST
 
 
@@ -141,13 +141,13 @@ def test_rows_sample_their_own_distribution_whatever_the_batch():
     logits = probs.log().expand(4, -1).clone()
     cfg = DraftConfig(k=1, temperature=1.0, top_p=1.0, repetition_penalty=1.0)
     ids = torch.zeros((4, 1), dtype=torch.long)
-    sampler = RowSampler(cfg, [11, 12, 13, 14], "cpu")
+    sampler = RowSampler(cfg, [11, 12, 13, 14])
     counts = torch.zeros(4)
     for _ in range(2000):
         counts += torch.bincount(sampler(ids, logits.clone()).argmax(-1), minlength=4)
     freq = counts / counts.sum()
     assert torch.allclose(freq, probs, atol=0.02), freq  # 8000 draws: sd of each share < 0.006
-    alone = RowSampler(cfg, [13], "cpu")  # row 3 of the batch, sampled on its own: the same stream
-    together = RowSampler(cfg, [11, 12, 13, 14], "cpu")
+    alone = RowSampler(cfg, [13])  # row 3 of the batch, sampled on its own: the same stream
+    together = RowSampler(cfg, [11, 12, 13, 14])
     for _ in range(50):
         assert int(alone(ids[:1], logits[:1].clone()).argmax()) == int(together(ids, logits.clone()).argmax(-1)[2])
