@@ -40,6 +40,7 @@ def main(argv=None) -> int:
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--learning-rate", type=float, default=2e-4)
     p.add_argument("--loss-type", default="sigmoid")
+    p.add_argument("--sft-weight", type=float, default=0.0, help="NLL term on the chosen draft (RPO)")
     p.add_argument("--lora-r", type=int, default=16)
     p.add_argument("--min-margin", type=float, default=0.05)
     p.add_argument("--pair-mode", default="all")
@@ -68,7 +69,8 @@ def main(argv=None) -> int:
                          train_precision=args.train_precision)
     draft_cfg = DraftConfig(k=args.k, max_new_tokens=args.max_new_tokens, seed=args.seed)
     round_cfg = RoundConfig(max_steps=args.steps, batch_size=args.batch_size, beta=args.beta,
-                            learning_rate=args.learning_rate, loss_type=args.loss_type, lora_r=args.lora_r,
+                            learning_rate=args.learning_rate, loss_type=args.loss_type, sft_weight=args.sft_weight,
+                            lora_r=args.lora_r,
                             lora_alpha=2 * args.lora_r, seed=args.seed, save_steps=max(args.steps, 1))
     rules = PairRules(min_margin=args.min_margin, mode=args.pair_mode)
     t0 = time.time()
@@ -83,7 +85,7 @@ def main(argv=None) -> int:
     rows = report_rows(rec, ids)
     print(f"\nworkspace {ws}; {len(prompts) - args.heldout} training prompts x K={args.k}, {args.max_new_tokens} new "
           f"tokens, {args.heldout} held out x {args.eval_k} drafts; DPO: {args.steps} steps/round, batch {args.batch_size}, beta {args.beta}, "
-          f"lr {args.learning_rate}, {args.loss_type}, LoRA r={args.lora_r}, pairs {args.pair_mode} margin "
+          f"lr {args.learning_rate}, {args.loss_type}{f' + {args.sft_weight} x NLL on chosen' if args.sft_weight else ''}, LoRA r={args.lora_r}, pairs {args.pair_mode} margin "
           f">= {args.min_margin}; base {args.train_precision} in training, {args.precision} drafting; "
           f"total {time.time() - t0:.0f} s\n")
     base = rows[0]["base_reward"] if rows else None

@@ -29,6 +29,7 @@ ROUND_FLAGS = [
     # (flag, RoundConfig field, type, help)
     ("--beta", "beta", float, "DPO beta: how far the writer may move from its reference"),
     ("--loss-type", "loss_type", str, "DPO loss (sigmoid, ipo, hinge, robust, ...)"),
+    ("--sft-weight", "sft_weight", float, "weight of an NLL term on the chosen draft (RPO; 0: plain DPO)"),
     ("--learning-rate", "learning_rate", float, "learning rate of the LoRA weights"),
     ("--epochs", "epochs", float, "passes over the round's pairs"),
     ("--steps", "max_steps", int, "cap on DPO steps per round (a tiny run: --steps 2)"),

@@ -29,6 +29,9 @@ class RoundConfig:
 
     beta: float = field(default=0.1, metadata={"help": "DPO temperature: how far the writer may move from its reference (> 0)"})
     loss_type: str = field(default="sigmoid", metadata={"help": f"DPO loss: one of {', '.join(LOSS_TYPES)}"})
+    sft_weight: float = field(default=0.0, metadata={"help": "weight of an NLL term on the chosen draft added to the DPO "
+                                                             "loss (RPO); > 0 keeps the writer's likelihood of what it "
+                                                             "is taught to prefer from falling (0: off)"})
     learning_rate: float = field(default=5e-5, metadata={"help": "AdamW learning rate for the LoRA weights (> 0)"})
     epochs: float = field(default=1.0, metadata={"help": "passes over the round's pairs"})
     max_steps: int = field(default=-1, metadata={"help": "cap on optimiser steps (-1: as many as the epochs need)"})
@@ -51,6 +54,7 @@ class RoundConfig:
             self.lora_targets = self.lora_targets.split() if self.lora_targets != "all-linear" else ["all-linear"]
         checks = [
             (self.beta > 0, f"beta must be > 0 (the DPO temperature), got {self.beta}"),
+            (self.sft_weight >= 0, f"sft_weight must be >= 0 (0 turns the chosen-draft NLL term off), got {self.sft_weight}"),
             (self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (self.loss_type in LOSS_TYPES, f"loss_type {self.loss_type!r} unknown; use one of {', '.join(LOSS_TYPES)}"),
             (self.epochs > 0, f"epochs must be > 0, got {self.epochs}"),

@@ -132,7 +132,9 @@ def dpo_args(cfg: RoundConfig, output_dir: Path, device: str, progress: bool):
 
     on_cuda = device.startswith("cuda")
     return DPOConfig(
-        output_dir=str(output_dir), beta=cfg.beta, loss_type=[cfg.loss_type], learning_rate=cfg.learning_rate,
+        output_dir=str(output_dir), beta=cfg.beta, learning_rate=cfg.learning_rate,
+        loss_type=[cfg.loss_type, "sft"] if cfg.sft_weight > 0 else [cfg.loss_type],
+        loss_weights=[1.0, cfg.sft_weight] if cfg.sft_weight > 0 else None,
         num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, max_length=cfg.max_length, seed=cfg.seed, data_seed=cfg.seed,
         report_to=[] if cfg.report_to == "none" else [cfg.report_to], logging_steps=1,

@@ -13,7 +13,8 @@ from training.evaluate import compare, distinct_n, guard_flags, split_prompts, w
 
 
 @pytest.mark.parametrize("bad", [dict(learning_rate=-1e-5), dict(beta=-0.1), dict(beta=0), dict(loss_type="nope"),
-                                 dict(report_to="wandb"), dict(lora_r=0), dict(max_steps=0), dict(max_length=4)])
+                                 dict(report_to="wandb"), dict(lora_r=0), dict(max_steps=0), dict(max_length=4),
+                                 dict(sft_weight=-0.5)])
 def test_round_config_refuses_bad_settings(bad):
     with pytest.raises(RoundConfigError) as e:
         RoundConfig(**bad)
@@ -28,6 +29,15 @@ def test_round_config_yaml_and_overrides(tmp_path):
     f.write_text("betta: 0.3\n")
     with pytest.raises(RoundConfigError, match="betta"):
         RoundConfig.from_yaml(f)
+
+
+def test_sft_weight_adds_the_chosen_nll_term_to_trls_loss(tmp_path):
+    from training.round import dpo_args
+
+    plain = dpo_args(RoundConfig(), tmp_path, "cpu", progress=False)
+    assert plain.loss_type == ["sigmoid"]
+    rpo = dpo_args(RoundConfig(loss_type="ipo", sft_weight=0.5), tmp_path, "cpu", progress=False)
+    assert rpo.loss_type == ["ipo", "sft"] and rpo.loss_weights == [1.0, 0.5]
 
 
 @given(st.lists(st.text(min_size=1, max_size=12), max_size=30), st.integers(0, 10), st.integers(0, 3))
