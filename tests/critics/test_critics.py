@@ -32,6 +32,24 @@ def test_lexical_catches_a_repeated_paragraph():
     assert orig > rep
 
 
+def test_lexical_does_not_move_when_only_the_order_changes():
+    doc = parse(LOOPING + "\n\n" + LIGHTHOUSE)
+    rng = random.Random(3)
+    order = list(range(len(doc.sentences)))
+    rng.shuffle(order)
+    reordered = " ".join(doc.sentences[i] for i in order)
+    orig, moved = LexicalCritic().score(["", ""], [LOOPING + "\n\n" + LIGHTHOUSE, reordered])
+    assert orig.score == pytest.approx(moved.score) and orig.details["mtld"] == pytest.approx(moved.details["mtld"])
+
+
+def test_lexical_doctests():
+    import doctest
+
+    import critics.lexical
+
+    assert doctest.testmod(critics.lexical).failed == 0
+
+
 def test_mtld_is_length_robust():
     rng = random.Random(0)
     vocab = [f"w{i}" for i in range(300)]
