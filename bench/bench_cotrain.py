@@ -44,6 +44,8 @@ def main(argv=None) -> int:
     p.add_argument("--lora-r", type=int, default=16)
     p.add_argument("--min-margin", type=float, default=0.05)
     p.add_argument("--pair-mode", default="all")
+    p.add_argument("--guard-critic", default=None,
+                   help="critic left out of training and only measured (default: the panel's last, relevance)")
     p.add_argument("--precision", default="fp32", help="drafting/evaluation weights")
     p.add_argument("--train-precision", default="4bit")
     p.add_argument("--seed", type=int, default=0)
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
     os.environ["SCRIPTORIUM_HOME"] = str(ws)
     rec = open_record(ws)
     loop = CotrainConfig(rounds=args.rounds, heldout=args.heldout, eval_k=args.eval_k, precision=args.precision,
-                         train_precision=args.train_precision)
+                         train_precision=args.train_precision, guard_critic=args.guard_critic)
     draft_cfg = DraftConfig(k=args.k, max_new_tokens=args.max_new_tokens, seed=args.seed)
     round_cfg = RoundConfig(max_steps=args.steps, batch_size=args.batch_size, beta=args.beta,
                             learning_rate=args.learning_rate, loss_type=args.loss_type, sft_weight=args.sft_weight,
