@@ -4,8 +4,8 @@ the held-out panel reward, win rates (vs the base and the previous round) and th
     .venv/bin/python bench/bench_cotrain.py                          # 3 rounds x 32 prompts x K=4, 96 tokens, 16 held out
     .venv/bin/python bench/bench_cotrain.py --rounds 1 --train 4 --heldout 2 --k 2 --max-new-tokens 32 --steps 2
 
-Prompts are the first ``--train + --heldout`` prompts of the shared WritingPrompts file (read
-in place, never copied). The training panel is the default panel minus the guard critic
+Prompts are the first ``--train + --heldout`` prompts of the shared WritingPrompts file, after
+skipping ``--offset`` of them (read in place, never copied). The training panel is the default panel minus the guard critic
 (relevance by default), which is only measured. Everything runs in a fresh workspace (kept, with
 its report, under ``--out``). The baseline is the base model itself, judged in the same run
 on the same held-out prompts with the same seeds. Prints a Markdown table.
@@ -49,6 +49,8 @@ def main(argv=None) -> int:
     p.add_argument("--precision", default="fp32", help="drafting/evaluation weights")
     p.add_argument("--train-precision", default="4bit")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--offset", type=int, default=0,
+                   help="skip this many prompts of the shared file first (a fresh set of prompts for a confirmation run)")
     p.add_argument("--out", default=None, help="workspace folder to keep (default: a temp folder)")
     args = p.parse_args(argv)
 
@@ -63,7 +65,7 @@ def main(argv=None) -> int:
     if not SHARED_PROMPTS.is_file():
         print(f"the shared prompts file {SHARED_PROMPTS} is absent; this benchmark needs it", file=sys.stderr)
         return 2
-    prompts = [i.prompt for i in load_prompts(SHARED_PROMPTS, limit=args.train + args.heldout)]
+    prompts = [i.prompt for i in load_prompts(SHARED_PROMPTS, limit=args.offset + args.train + args.heldout)][args.offset:]
     ws = Path(args.out or tempfile.mkdtemp(prefix="bench-cotrain-"))
     os.environ["SCRIPTORIUM_HOME"] = str(ws)
     rec = open_record(ws)
