@@ -6,7 +6,7 @@ the held-out panel reward, win rates (vs the base and the previous round) and th
 
 Prompts are the first ``--train + --heldout`` prompts of the shared WritingPrompts file, after
 skipping ``--offset`` of them (read in place, never copied). The training panel is the default panel minus the guard critic
-(relevance by default), which is only measured. Everything runs in a fresh workspace (kept, with
+(coherence by default), which is only measured. Everything runs in a fresh workspace (kept, with
 its report, under ``--out``). The baseline is the base model itself, judged in the same run
 on the same held-out prompts with the same seeds. Prints a Markdown table.
 """
@@ -40,12 +40,12 @@ def main(argv=None) -> int:
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--learning-rate", type=float, default=2e-4)
     p.add_argument("--loss-type", default="sigmoid")
-    p.add_argument("--sft-weight", type=float, default=0.0, help="NLL term on the chosen draft (RPO)")
+    p.add_argument("--sft-weight", type=float, default=1.0, help="NLL term on the chosen draft (RPO)")
     p.add_argument("--lora-r", type=int, default=16)
-    p.add_argument("--min-margin", type=float, default=0.05)
+    p.add_argument("--min-margin", type=float, default=0.02)
     p.add_argument("--pair-mode", default="all")
     p.add_argument("--guard-critic", default=None,
-                   help="critic left out of training and only measured (default: the panel's last, relevance)")
+                   help="critic left out of training and only measured (default: coherence)")
     p.add_argument("--precision", default="fp32", help="drafting/evaluation weights")
     p.add_argument("--train-precision", default="4bit")
     p.add_argument("--seed", type=int, default=0)

@@ -67,7 +67,9 @@ def child_ours(args, precision: str) -> dict:
     rec = open_record(ws)
     ids = seed_record(rec, args.pairs)
     stamps = []
+    # the plain TRL script's settings: LoRA r=8 alpha 16, lr 5e-5, plain sigmoid DPO (no NLL term)
     cfg = RoundConfig(max_steps=args.steps, batch_size=args.batch_size, lora_r=8, save_steps=args.steps, seed=0,
+                      lora_alpha=16, learning_rate=5e-5, sft_weight=0.0,
                       gradient_checkpointing=args.gradient_checkpointing)
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()

@@ -1,6 +1,6 @@
 """``scriptorium pairs | train | cotrain | rounds``: lessons, DPO rounds and their history.
 
-    scriptorium pairs build --min-margin 0.05          # scored drafts -> preference pairs
+    scriptorium pairs build --min-margin 0.02          # scored drafts -> preference pairs
     scriptorium pairs list --json ; scriptorium pairs veto 12 --reason "teaches cruelty"
     scriptorium pairs export pairs.jsonl                # TRL conversational preference format
     scriptorium train --steps 20 --beta 0.1             # one DPO round on the untrained pairs
@@ -61,8 +61,8 @@ def round_config_from_args(args, seed: int | None = None):
 
 def add_pair_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("pairs")
-    g.add_argument("--min-margin", type=float, default=0.05, help="smallest panel-score gap for a critic pair (default 0.05)")
-    g.add_argument("--pair-mode", choices=["best_worst", "all"], default="best_worst",
+    g.add_argument("--min-margin", type=float, default=0.02, help="smallest panel-score gap for a critic pair (default 0.02)")
+    g.add_argument("--pair-mode", choices=["best_worst", "all"], default="all",
                    help="best_worst: one pair per prompt; all: every pair above the margin")
     g.add_argument("--long-ratio", type=float, default=1.5, help="chosen this many times longer counts as rambling (default 1.5)")
     g.add_argument("--long-margin", type=float, default=0.15, help="the margin a much longer chosen draft needs (default 0.15)")
@@ -363,7 +363,7 @@ def register(sub) -> None:
     p.add_argument("--invent", type=int, default=0, metavar="N",
                    help="each round, the writer invents up to N new training prompts (filtered; never held out)")
     p.add_argument("--guard-critic", help="critic left out of the training panel and used as a guard "
-                                          "(default: the panel's last critic)")
+                                          "(default: coherence, else the panel's last critic)")
     p.add_argument("--report", metavar="DIR", help="report folder (default <workspace>/reports/cotrain)")
     p.add_argument("--json", action="store_true", help="print one JSON object per new round")
     add_draft_flags(p, k=4, max_new_tokens=96)

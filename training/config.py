@@ -25,18 +25,22 @@ class RoundConfigError(UserError):
 
 @dataclass
 class RoundConfig:
-    """One DPO round: loss, optimiser, LoRA, lengths, batching, checkpoints and logging."""
+    """One DPO round: loss, optimiser, LoRA, lengths, batching, checkpoints and logging.
+
+    The defaults (lr 2e-4, an NLL term on the chosen draft at weight 1, LoRA r=16) are those of
+    the co-training runs that beat the base writer on held-out prompts (BENCHMARKS.md, runs G and
+    H); plain DPO at a lower rate barely moved the writer in three rounds (runs C-E)."""
 
     beta: float = field(default=0.1, metadata={"help": "DPO temperature: how far the writer may move from its reference (> 0)"})
     loss_type: str = field(default="sigmoid", metadata={"help": f"DPO loss: one of {', '.join(LOSS_TYPES)}"})
-    sft_weight: float = field(default=0.0, metadata={"help": "weight of an NLL term on the chosen draft added to the DPO "
+    sft_weight: float = field(default=1.0, metadata={"help": "weight of an NLL term on the chosen draft added to the DPO "
                                                              "loss (RPO); > 0 keeps the writer's likelihood of what it "
                                                              "is taught to prefer from falling (0: off)"})
-    learning_rate: float = field(default=5e-5, metadata={"help": "AdamW learning rate for the LoRA weights (> 0)"})
+    learning_rate: float = field(default=2e-4, metadata={"help": "AdamW learning rate for the LoRA weights (> 0)"})
     epochs: float = field(default=1.0, metadata={"help": "passes over the round's pairs"})
     max_steps: int = field(default=-1, metadata={"help": "cap on optimiser steps (-1: as many as the epochs need)"})
-    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling alpha"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha"})
     lora_dropout: float = field(default=0.0, metadata={"help": "dropout on the LoRA path"})
     lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
                                     metadata={"help": "module names that get LoRA (e.g. q_proj v_proj; 'all-linear')"})

@@ -137,8 +137,11 @@ class Judges:
 
 
 def default_judges(reference=None, guard_critic: str | None = None, base=None) -> Judges:
-    """The critics' panel minus one critic, which becomes the guard (by default the last one
-    the panel lists). ``base``: the ``PanelConfig`` to start from (default ``PanelConfig()``;
+    """The critics' panel minus one critic, which becomes the guard: by default coherence when
+    the panel has it (else its last critic). Coherence is the guard rather than a training
+    signal because on short drafts (4-5 sentences) its flow measure is noise the writer cannot
+    learn, and it does not track people's coherence ratings; relevance, which tracks people's
+    relevance ratings best, is what a draft can learn (BENCHMARKS.md, the loop runs D-H). ``base``: the ``PanelConfig`` to start from (default ``PanelConfig()``;
     co-training passes the record's current panel version, e.g. one fitted to author picks)."""
     from critics.panel import Panel, PanelConfig
 
@@ -146,7 +149,7 @@ def default_judges(reference=None, guard_critic: str | None = None, base=None) -
     names = list(base.critics)
     if len(names) < 2:
         return Judges(Panel(base, reference=reference), None, None, names)
-    guard_critic = guard_critic or names[-1]
+    guard_critic = guard_critic or ("coherence" if "coherence" in names else names[-1])
     if guard_critic not in names:
         from training.round import TrainingError
 

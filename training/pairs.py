@@ -36,8 +36,8 @@ class PairError(UserError):
 class PairRules:
     """How critic scores become pairs."""
 
-    min_margin: float = field(default=0.05, metadata={"help": "smallest panel-score gap for a critic pair"})
-    mode: str = field(default="best_worst", metadata={"help": "best_worst: one pair per prompt (best vs worst); "
+    min_margin: float = field(default=0.02, metadata={"help": "smallest panel-score gap for a critic pair"})
+    mode: str = field(default="all", metadata={"help": "best_worst: one pair per prompt (best vs worst); "
                                                               "all: every pair whose gap clears the margin"})
     long_ratio: float = field(default=1.5, metadata={"help": "chosen longer than this x rejected (in words) counts as much longer"})
     long_margin: float = field(default=0.15, metadata={"help": "the margin required when the chosen draft is much longer "

@@ -222,7 +222,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             with gr.Row():
                 use_critic = gr.Checkbox(label="Also use critic pairs", value=False)
                 max_steps = gr.Number(label="Max steps (0 = one epoch)", value=0, precision=0)
-                lr = gr.Number(label="Learning rate", value=5e-5)
+                lr = gr.Number(label="Learning rate", value=2e-4)
                 beta = gr.Number(label="Beta", value=0.1)
                 train_btn = gr.Button("Start a round", variant="primary")
             train_progress = gr.HTML(progress_html(0, 0, "no round running"))

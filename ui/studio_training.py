@@ -98,7 +98,7 @@ def what_changed(rec, round_id: int, parent: dict | None) -> str:
 
 
 def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = False, max_steps: int = -1,
-                epochs: float = 1.0, learning_rate: float = 5e-5, beta: float = 0.1) -> TrainingJob:
+                epochs: float = 1.0, learning_rate: float = 2e-4, beta: float = 0.1) -> TrainingJob:
     """Start a round on the book's pairs in the background; one round at a time."""
     try:
         from training.config import RoundConfig

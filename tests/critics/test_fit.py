@@ -150,8 +150,8 @@ def test_current_version_drives_the_cotraining_judges(record):
     assert default_judges(base=panel_config(record)).panel.config.weights == {}  # no version current: hand-set
     use_version(record, v)
     judges = default_judges(base=panel_config(record))
-    assert judges.guard_name == "relevance" and judges.panel_names == ["style", "lexical", "coherence"]
-    assert judges.panel.config.weights == pytest.approx({"style": 0.1, "lexical": 0.2, "coherence": 0.6})
+    assert judges.guard_name == "coherence" and judges.panel_names == ["style", "lexical", "relevance"]
+    assert judges.panel.config.weights == pytest.approx({"style": 0.1, "lexical": 0.2, "relevance": 0.1})
 
 
 def test_small_score_differences_are_not_drowned_by_the_penalty():

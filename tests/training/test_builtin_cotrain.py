@@ -35,7 +35,7 @@ def test_one_cotrain_round_on_the_builtin_writer(workspace, builtin_dir, tmp_pat
     m = row["metrics"]
     assert m["steps"] == 2 and m["pairs"] >= 1 and m["loss_last"] > 0
     e = m["eval"]
-    assert e["guard_critic_name"] == "relevance" and 0 <= e["win_rate_vs_base"] <= 1 and e["fluency_nll"] > 0
+    assert e["guard_critic_name"] == "coherence" and 0 <= e["win_rate_vs_base"] <= 1 and e["fluency_nll"] > 0
     adapter = Path(r["adapter"])
     mark = json.loads((adapter / "scriptorium-adapter.json").read_text())
     assert mark["round_id"] == r["round_id"] and mark["base_fingerprint"] == m["base_fingerprint"]
@@ -46,7 +46,7 @@ def test_one_cotrain_round_on_the_builtin_writer(workspace, builtin_dir, tmp_pat
     for p in pairs:
         lin = rec.draft_lineage(p["chosen_id"])
         assert lin["draft"]["model"] == "builtin:SmolLM2-135M-Instruct" and lin["draft"]["round_id"] is None
-        assert {"panel", "style", "lexical", "coherence"} <= set(lin["scores"]) and "relevance" not in lin["scores"]
+        assert {"panel", "style", "lexical", "relevance"} <= set(lin["scores"]) and "coherence" not in lin["scores"]
         assert r["round_id"] in lin["taught_in_rounds"]
         assert rec.get("prompts", lin["draft"]["prompt_id"])["split"] == "train"
     # the held-out drafts of the new round were written by it, and never taught

@@ -34,10 +34,11 @@ def test_round_config_yaml_and_overrides(tmp_path):
 def test_sft_weight_adds_the_chosen_nll_term_to_trls_loss(tmp_path):
     from training.round import dpo_args
 
-    plain = dpo_args(RoundConfig(), tmp_path, "cpu", progress=False)
+    plain = dpo_args(RoundConfig(sft_weight=0), tmp_path, "cpu", progress=False)
     assert plain.loss_type == ["sigmoid"]
     rpo = dpo_args(RoundConfig(loss_type="ipo", sft_weight=0.5), tmp_path, "cpu", progress=False)
     assert rpo.loss_type == ["ipo", "sft"] and rpo.loss_weights == [1.0, 0.5]
+    assert dpo_args(RoundConfig(), tmp_path, "cpu", progress=False).loss_type == ["sigmoid", "sft"]  # the default
 
 
 @given(st.lists(st.text(min_size=1, max_size=12), max_size=30), st.integers(0, 10), st.integers(0, 3))

@@ -52,9 +52,10 @@ def test_pair_properties(data, drafts, rules):
 def test_best_vs_worst_and_margin():
     d = [{"id": 1, "score": 0.50, "text": "one two"}, {"id": 2, "score": 0.90, "text": "three four"},
          {"id": 3, "score": 0.10, "text": "five six"}, {"id": 4, "score": 0.88, "text": "seven eight"}]
-    (p,) = build_pairs(d)
+    (p,) = build_pairs(d, rules=PairRules(mode="best_worst"))
     assert (p.chosen_id, p.rejected_id, p.origin) == (2, 3, "critic") and p.margin == pytest.approx(0.8)
-    assert build_pairs(d, rules=PairRules(min_margin=0.9)) == []
+    assert build_pairs(d, rules=PairRules(mode="best_worst", min_margin=0.9)) == []
+    assert len(build_pairs(d)) == 6, "the default: every pair whose gap clears 0.02"
     every = build_pairs(d, rules=PairRules(mode="all", min_margin=0.05))
     assert {(p.chosen_id, p.rejected_id) for p in every} == {(2, 1), (2, 3), (4, 1), (4, 3), (1, 3)}
 
@@ -92,10 +93,11 @@ def test_record_export_and_veto(record, tmp_path):
     for i, s in zip(ids + [4, 5], [0.9, 0.2, 0.5, 0.9, 0.1]):
         record.add_scores(i, {"panel": (s, "")})
     record.add_pick(ids[2], ids[0], author="ann")
-    pair_ids = pairs_from_drafts(record, ids + [4, 5])
+    one_per_prompt = PairRules(mode="best_worst", min_margin=0.05)
+    pair_ids = pairs_from_drafts(record, ids + [4, 5], one_per_prompt)
     rows = record.pairs()
     assert [(r["origin"], r["chosen_id"], r["rejected_id"]) for r in rows] == [("pick", 3, 1), ("critic", 1, 2)]
-    assert len(pair_ids) == 2 and pairs_from_drafts(record, ids) == pair_ids, "rebuilding finds the same pairs"
+    assert len(pair_ids) == 2 and pairs_from_drafts(record, ids, one_per_prompt) == pair_ids, "rebuilding finds the same pairs"
     record.veto_pair(pair_ids[1], "too violent")
     out = write_pairs_jsonl(record.pairs(include_vetoed=True), tmp_path / "out" / "pairs.jsonl")
     lines = [json.loads(l) for l in out.read_text().splitlines()]
