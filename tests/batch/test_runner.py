@@ -214,7 +214,7 @@ def test_the_batch_feeds_training(tmp_path, record, tiny_writer):
     from batch.inputs import Item
     from batch.runner import LocalBackend, run_batch
     from batch.worker import ItemWorker, WriterSpec
-    from training.pairs import pairs_from_drafts
+    from training.pairs import PairRules, pairs_from_drafts
     from writer.draft import DraftConfig
 
     spec = WriterSpec(model_dir=str(tiny_writer.model_dir), model_id=tiny_writer.model_id)
@@ -226,8 +226,12 @@ def test_the_batch_feeds_training(tmp_path, record, tiny_writer):
     drafts = record.query("SELECT * FROM drafts ORDER BY id")
     pair_ids = pairs_from_drafts(record, [d["id"] for d in drafts])
     pairs = [record.get("pairs", p) for p in pair_ids]
-    assert len(pairs) == 2  # one best-vs-worst pair per item
     by_id = {d["id"]: d for d in drafts}
+    assert len(pairs) == 6  # every pair of an item's 3 drafts (scores 0.2, 0.9, 0.4), never across items
+    assert all(by_id[p["chosen_id"]]["request"] == by_id[p["rejected_id"]]["request"] for p in pairs)
+    pairs = [record.get("pairs", p) for p in pairs_from_drafts(record, [d["id"] for d in drafts],
+                                                                 PairRules(mode="best_worst"))]
+    assert len(pairs) == 2  # one best-vs-worst pair per item
     for p in pairs:
         chosen, rejected = by_id[p["chosen_id"]], by_id[p["rejected_id"]]
         assert chosen["request"] == rejected["request"] and (chosen["candidate"], rejected["candidate"]) == (1, 0)
