@@ -53,6 +53,8 @@ def main(argv=None) -> int:
                    help="skip this many prompts of the shared file first (a fresh set of prompts for a confirmation run)")
     p.add_argument("--out", default=None, help="workspace folder to keep (default: a temp folder)")
     args = p.parse_args(argv)
+    if args.offset < 0:
+        p.error(f"--offset must be >= 0 (prompts to skip), got {args.offset}")
 
     from batch.inputs import load_prompts
     from record import open_record

@@ -222,8 +222,9 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
             with gr.Row():
                 use_critic = gr.Checkbox(label="Also use critic pairs", value=False)
                 max_steps = gr.Number(label="Max steps (0 = one epoch)", value=0, precision=0)
-                lr = gr.Number(label="Learning rate", value=2e-4)
-                beta = gr.Number(label="Beta", value=0.1)
+                defaults = train_h.round_defaults()
+                lr = gr.Number(label="Learning rate", value=defaults["learning_rate"])
+                beta = gr.Number(label="Beta", value=defaults["beta"])
                 train_btn = gr.Button("Start a round", variant="primary")
             train_progress = gr.HTML(progress_html(0, 0, "no round running"))
             train_plot = gr.LinePlot(x="step", y="value", color="metric", label="Loss and reward", height=340)
@@ -648,7 +649,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
         @friendly
         def on_train(book_id, critic_pairs, steps, rate, b, request: gr.Request):
             job = train_h.start_round(engine, _user(engine, request), book_id, bool(critic_pairs), int(steps or 0),
-                                      learning_rate=float(rate), beta=float(b))
+                                      learning_rate=rate, beta=b)  # an emptied field: the default
             return (f"Training a round on {len(job.pair_ids)} pairs in the background...", gr.Timer(active=True),
                     progress_html(0, 1, "starting"))
 

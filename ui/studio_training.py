@@ -97,9 +97,21 @@ def what_changed(rec, round_id: int, parent: dict | None) -> str:
     return head + moved + " Drafts now use the new adapter; roll back in the Classroom."
 
 
+def round_defaults() -> dict[str, float | None]:
+    """The Train tab's starting learning rate and beta: ``RoundConfig``'s own defaults, so the
+    studio and the CLI change together (None when training is not installed)."""
+    try:
+        from training.config import RoundConfig
+    except ImportError:
+        return {"learning_rate": None, "beta": None}
+    cfg = RoundConfig()
+    return {"learning_rate": cfg.learning_rate, "beta": cfg.beta}
+
+
 def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = False, max_steps: int = -1,
-                epochs: float = 1.0, learning_rate: float = 2e-4, beta: float = 0.1) -> TrainingJob:
-    """Start a round on the book's pairs in the background; one round at a time."""
+                epochs: float = 1.0, learning_rate: float | None = None, beta: float | None = None) -> TrainingJob:
+    """Start a round on the book's pairs in the background; one round at a time. Learning rate
+    and beta left out take ``RoundConfig``'s defaults."""
     try:
         from training.config import RoundConfig
         import training.round  # noqa: F401
@@ -117,8 +129,8 @@ def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = Fals
     if not pair_ids:
         raise StudioError("this book has no untrained pairs yet: pick candidates in the Draft tab first"
                           + ("" if use_critic_pairs else ", or tick 'also use critic pairs'"))
-    config = RoundConfig(max_steps=int(max_steps) if int(max_steps) > 0 else -1, epochs=float(epochs),
-                         learning_rate=float(learning_rate), beta=float(beta))
+    overrides = {k: float(v) for k, v in (("learning_rate", learning_rate), ("beta", beta)) if v is not None}
+    config = RoundConfig(max_steps=int(max_steps) if int(max_steps) > 0 else -1, epochs=float(epochs), **overrides)
     job = TrainingJob(engine, book["id"], pair_ids, config)
     engine.jobs[book["id"]] = job
     job.thread.start()

@@ -10,6 +10,7 @@ from tests.ui.conftest import SAMPLING
 from ui import studio_drafting as D
 from ui import studio_training as T
 from ui.studio_engine import StudioError
+from training.config import RoundConfig
 
 
 def picks(engine, book):
@@ -37,7 +38,8 @@ def test_a_round_trains_in_the_background_with_progress(engine, book, monkeypatc
     seen = {}
 
     def fake_run_round(rec, pair_ids, config, model=None, precision="4bit", progress=None):
-        seen.update(pair_ids=pair_ids, max_steps=config.max_steps, model=model, precision=precision)
+        seen.update(pair_ids=pair_ids, max_steps=config.max_steps, model=model, precision=precision,
+                    learning_rate=config.learning_rate, beta=config.beta)
         progress(1, 2, {"loss": 0.69, "rewards/margins": 0.0, "learning_rate": 1e-5})
         gate.wait(30)  # the studio must stay usable meanwhile: the test drafts while this waits
         progress(2, 2, {"loss": 0.6, "rewards/margins": 0.2})
@@ -47,7 +49,7 @@ def test_a_round_trains_in_the_background_with_progress(engine, book, monkeypatc
         return rid
 
     monkeypatch.setattr(training.round, "run_round", fake_run_round)
-    job = T.start_round(engine, None, book["id"], max_steps=2)
+    job = T.start_round(engine, None, book["id"], max_steps=2, learning_rate=None)  # an emptied field
     with pytest.raises(StudioError, match="already training"):
         T.start_round(engine, None, book["id"])
     other = engine.rec.add_book("Another")
@@ -66,6 +68,7 @@ def test_a_round_trains_in_the_background_with_progress(engine, book, monkeypatc
     snap = job.snapshot()
     assert snap["state"] == "done" and snap["round_id"] and "taught with 2 pairs" in snap["summary"]
     assert seen["max_steps"] == 2 and seen["precision"] == engine.train_precision and len(seen["pair_ids"]) == 2
+    assert (seen["learning_rate"], seen["beta"]) == (RoundConfig().learning_rate, RoundConfig().beta)  # defaults filled in
     frame = T.history_frame(snap["history"])
     assert list(frame[frame["metric"] == "loss"]["value"]) == [0.69, 0.6]
 
@@ -120,3 +123,8 @@ def test_a_real_round_on_the_tiny_writer_becomes_current(workspace, tiny_model_d
 def test_chart_frames_have_numeric_axes_even_when_empty():
     empty = T.history_frame([])
     assert empty.empty and str(empty["step"].dtype) == "int64" and str(empty["value"].dtype) == "float64"
+
+
+def test_the_train_tab_starts_from_round_config_defaults():
+    cfg = RoundConfig()
+    assert T.round_defaults() == {"learning_rate": cfg.learning_rate, "beta": cfg.beta}
