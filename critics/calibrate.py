@@ -38,6 +38,7 @@ import numpy as np
 
 from critics.base import CriticError
 
+RATED_RELEVANT = 4.0  # the relevance check is also reported for stories people rated at least this relevant
 CRITERIA = ["relevance", "coherence", "empathy", "surprise", "engagement", "complexity"]
 
 
@@ -236,7 +237,7 @@ def run(folder, panel=None, boot: int = 1000, seed: int = 0, progress=None) -> d
         base = Batch(prompts, texts, embedder=panel.embedder, max_sentences=panel.config.max_sentences)
         rel_critic = panel.critics.get("relevance")
         base_scores = {c: v[:n] for c, v in per_critic.items()}
-        rel_hits, panel_hits, rel_held = [], [], []
+        rel_hits, panel_hits, rel_held, rel_human = [], [], [], []
         if rel_critic is not None and n >= 2:
             for i in range(n):
                 others = rivals(prompts, i)
@@ -252,6 +253,7 @@ def run(folder, panel=None, boot: int = 1000, seed: int = 0, progress=None) -> d
                 rel_hits.append(float(np.mean([rel[i].score > rel[j].score for j in others])))
                 panel_hits.append(float(np.mean([totals[i] > totals[j] for j in others])))
                 rel_held.append(held[i])
+                rel_human.append(stories[i].human["relevance"])
         checks = {}
         for check, part, critic in (("shuffled sentences", 1, "coherence"), ("paragraph repeated 3x", 2, "lexical"),
                                     ("first third only", 3, "panel")):
@@ -274,6 +276,15 @@ def run(folder, panel=None, boot: int = 1000, seed: int = 0, progress=None) -> d
                 "critic": "relevance", "critic_acc": float(np.mean(rel_hits)), "critic_acc_heldout": mean_held(rel_hits),
                 "panel_acc": float(np.mean(panel_hits)), "panel_acc_heldout": mean_held(panel_hits),
             }
+            # where the misses are: the same check split by how relevant people rated the story
+            out_by = {}
+            for label, keep in ((f"rated >= {RATED_RELEVANT:g}", lambda h: h >= RATED_RELEVANT),
+                                (f"rated < {RATED_RELEVANT:g}", lambda h: h < RATED_RELEVANT)):
+                kept = [(r, p) for r, p, h in zip(rel_hits, panel_hits, rel_human) if keep(h)]
+                if kept:
+                    out_by[label] = {"n": len(kept), "critic_acc": float(np.mean([r for r, _ in kept])),
+                                     "panel_acc": float(np.mean([p for _, p in kept]))}
+            checks["another prompt's story"]["by_rating"] = out_by
         out["files"][fname] = {"n": n, "heldout": int(sum(held)), "corr": corr, "checks": checks}
     return out
 
@@ -297,6 +308,11 @@ def report(result: dict) -> str:
             ph = f"{row['panel_acc_heldout']:.1%}" if not math.isnan(row["panel_acc_heldout"]) else "n/a"
             lines.append(f"| {check} | {row['critic']} | {ca} | {ch} | {row['panel_acc']:.1%} | {ph} |")
         lines.append("")
+        by = r["checks"].get("another prompt's story", {}).get("by_rating")
+        if by:
+            lines.append("Another prompt's story, by the story's human Relevance rating (1-5): "
+                         + "; ".join(f"{label} ({v['n']} {'story' if v['n'] == 1 else 'stories'}): critic {v['critic_acc']:.1%}, panel {v['panel_acc']:.1%}"
+                                     for label, v in by.items()) + "\n")
         for stat, label in (("tau", "Kendall tau-b"), ("rho", "Spearman rho")):
             lines.append(f"{label} against mean human scores [95% bootstrap interval, {result['boot']} resamples]\n")
             lines.append("| critic | " + " | ".join(CRITERIA) + " |")

@@ -26,6 +26,15 @@ Tried and left out (same dev half, 20 shuffles per story, added to this score at
 references), and a first sentence that opens on a pronoun or a connective ("He", "But", "Then").
 Neither moved the shuffle check (95.9% dev, 94.7% held out on hanna_human96 without them; at
 best equal with them, down to 95.6% / 94.2%).
+
+Also tried (2026-11-26), outside MiniLM: the built-in writer's mean token log-likelihood of the
+whole story in written vs shuffled order tells them apart 97.9% of the time on hanna_human96 and
+100% on hanna_mixed30 (one shuffle per story), but it costs about 1.2 s per 600-token story on 2
+cores (60 times this critic's budget) and tracks nothing people rate (Kendall tau with human
+Coherence +0.08 / -0.28). Cut to the story's first 160 tokens to make it affordable, it falls to
+80-90%, whether as the raw likelihood or as the gain over the same sentences in a fixed shuffled
+order. Left out: it would only buy the calibration's shuffle check, which a writer's drafts never
+face.
 """
 
 from __future__ import annotations

@@ -67,6 +67,8 @@ def test_calibrate_command_on_a_small_folder(tmp_path, workspace, capsys):
     out = capsys.readouterr().out
     assert "| shuffled sentences | coherence |" in out and "| another prompt's story | relevance |" in out
     assert "Kendall tau-b" in out and "| panel |" in out and "### hanna_mixed30.jsonl" in out
+    # the relevance check split by the human Relevance rating (3.0, 3.5 and 4.0 here)
+    assert "rated >= 4 (1 story): critic" in out and "rated < 4 (2 stories): critic" in out
     assert main(["critics", "calibrate", str(tmp_path / "nope")]) == 2
 
 
