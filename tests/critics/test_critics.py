@@ -155,7 +155,9 @@ def test_relevance_background_leaves_out_the_prompt_itself():
     batch = Batch([BACKGROUND_PROMPTS[0]], [LIGHTHOUSE])
     vecs, back = batch.sentence_vectors(0), background_vectors(batch)
     query = back[0]  # the prompt *is* a background prompt: the story was written for it
-    assert background_similarity(vecs, back, query) <= background_similarity(vecs, back)
+    assert np.all(background_similarity(vecs, back, query) <= background_similarity(vecs, back) + 1e-6)
+    # a sentence that *is* the prompt: with the prompt left out, its background drops below 1
+    assert background_similarity(back[:1], back, query)[0] < background_similarity(back[:1], back)[0] - 0.1
     assert len(back[back @ query <= SAME_PROMPT]) == len(back) - 1
     r = RelevanceCritic().score([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])[0]
     assert r.details["judged"] and "everyday prompts" in r.reason
@@ -169,3 +171,15 @@ def test_relevance_is_not_raised_by_repeating_the_most_on_prompt_sentence():
     looped = BAKERY + " " + " ".join([best] * 3)
     plain, padded = RelevanceCritic().score([BAKERY_PROMPT] * 2, [BAKERY, looped])
     assert padded.details["relevance"] == pytest.approx(plain.details["relevance"], abs=1e-6)
+
+
+def test_more_sentences_never_make_a_story_less_relevant():
+    """The background correction is per sentence, so sentences added after a three-or-more-sentence
+    on-prompt opening
+    (here: everyday scenes, close to the background prompts) cannot lower relevance; corrected
+    over the whole story, they did, and an opening third outscored its whole story."""
+    opening = BAKERY
+    generic = (" A detective investigated a murder in the small town. Two friends drove across the country."
+               " A soldier came home after the long war. The family moved into the old haunted house.")
+    full, head = RelevanceCritic().score([BAKERY_PROMPT] * 2, [opening + generic, opening])
+    assert full.details["relevance"] >= head.details["relevance"]
