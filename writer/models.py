@@ -218,7 +218,7 @@ def load_base(model_dir: Path, precision: str = "fp32", device: str | None = Non
         if not device.startswith("cuda"):
             _own_unquantized(model)
         if quantized is not None:
-            _save_quantized(model, quantized)
+            _save_quantized(model, quantized, model_dir)
     model.eval()
     return model
 
@@ -235,22 +235,37 @@ def _quantized_copy_dir(model_dir: Path, compute: str) -> Path | None:
     return cache_dir() / "nf4" / f"{Path(model_dir).name}-{compute}-{key}"
 
 
-def _save_quantized(model, target: Path) -> None:
-    """Write the 4-bit copy atomically; a cache that cannot be written only costs speed later."""
+def _save_quantized(model, target: Path, source: Path) -> None:
+    """Write the 4-bit copy atomically; a cache that cannot be written only costs speed later.
+    Older copies of the same source folder (its files changed since) and copies whose source
+    folder is gone are removed: nothing would ever read them again."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _cleanup_stale(target.parent)
         tmp = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
     except OSError:
         return
+    source = str(Path(source).resolve())
     try:
         model.save_pretrained(tmp)
-        (tmp / COMPLETE_MARK).write_text(json.dumps({"quantized_at": time.time()}))
+        (tmp / COMPLETE_MARK).write_text(json.dumps({"source": source, "quantized_at": time.time()}))
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
     except Exception:  # noqa: BLE001 - best effort: the model in memory is fine either way
         shutil.rmtree(tmp, ignore_errors=True)
+        return
+    for other in target.parent.iterdir():
+        if other == target or not other.is_dir():
+            continue
+        try:
+            was = json.loads((other / COMPLETE_MARK).read_text()).get("source")
+        except (OSError, ValueError, AttributeError):
+            continue  # not a finished copy of ours
+        same_name = other.name.rsplit("-", 1)[0] == target.name.rsplit("-", 1)[0]
+        if was == source or (was and not Path(was).exists()) or (was is None and same_name):
+            # (a copy from before copies named their source is matched by model name and compute)
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _own_unquantized(model) -> None:

@@ -175,6 +175,31 @@ def test_4bit_load_keeps_a_quantized_copy_and_survives_a_damaged_one(tiny_model_
     assert (copies[0] / models.COMPLETE_MARK).is_file()
 
 
+def test_a_new_4bit_copy_replaces_older_copies_of_the_same_model(tiny_model_dir, tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    monkeypatch.setenv("SCRIPTORIUM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(models, "NF4_COPY_MIN_BYTES", 0)
+    src = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, src)
+    gone = tmp_path / "gone"
+    shutil.copytree(tiny_model_dir, gone)
+    nf4 = tmp_path / "cache" / "nf4"
+    models.load_base(gone, "4bit", "cpu", progress=False)
+    models.load_base(src, "4bit", "cpu", progress=False)
+    first = {p.name for p in nf4.iterdir()}
+    assert len(first) == 2
+    shutil.rmtree(gone)  # its copy can never be read again
+    (nf4 / "someone-elses").mkdir()  # a folder that is not a finished copy of ours is left alone
+    weights = next(src.glob("*.safetensors"))
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # the model changed
+    models.load_base(src, "4bit", "cpu", progress=False)
+    after = {p.name for p in nf4.iterdir()} - {"someone-elses"}
+    assert len(after) == 1 and not after & first  # one fresh copy; the stale one and the orphan are gone
+    assert (nf4 / "someone-elses").is_dir()
+
+
 def test_4bit_load_works_when_the_copy_cannot_be_written(tiny_model_dir, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     cache.write_text("a file where the cache folder should be")
