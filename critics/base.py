@@ -76,6 +76,9 @@ class Critic:
     higher_is_better = True
     uses_embeddings = False
     description = ""
+    # Raised whenever a change to the critic moves its scores: the panel version records it, so
+    # scores made before and after the change never pass for the same measure.
+    revision = 1
 
     def score(self, prompts: list[str], stories: list[str], outlines: list[str] | None = None,
               batch=None) -> list[CriticScore]:

@@ -97,6 +97,7 @@ def decay(share: float, half: float = 0.05) -> float:
 
 class LexicalCritic(Critic):
     name = "lexical"
+    revision = 2  # 2: sentence order no longer moves the score (2026-11-26)
     description = "vocabulary diversity (MTLD) and repetition (repeated 4-grams, looping sentences)"
 
     def score_one(self, batch, i: int) -> CriticScore:

@@ -299,12 +299,21 @@ class Panel:
         learned = self.critics.get("learned")
         if learned is not None:
             weights["learned_version"] = learned.version
+        weights["revisions"] = revisions(self.critics)
         key = json.dumps(weights, sort_keys=True)
         with rec.transaction():
             for row in rec.query("SELECT id, weights FROM panel_versions ORDER BY id DESC"):
                 if json.dumps(row["weights"], sort_keys=True) == key:
                     return row["id"]
             return rec.insert("panel_versions", weights=weights, source="hand", metrics={}, created_at=time.time())
+
+
+def revisions(names) -> dict[str, int]:
+    """{critic: code revision} for these critic names: a panel version records them, so a critic
+    whose measure changed makes a new version and old and new scores never pass for the same."""
+    from critics.registry import critic_class
+
+    return {n: getattr(critic_class(n), "revision", 1) for n in names}
 
 
 def record_scores(rec, draft_ids: list[int], results: list[PanelResult], panel_version: int | None = None) -> None:

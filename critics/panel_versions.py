@@ -76,9 +76,10 @@ def add_version(rec, weights: dict[str, float], source: str = "fit", metrics: di
     weights = normalize(weights)
     settings: dict[str, Any] = {"critics": list(weights), "weights": weights}
     try:
-        from critics.panel import PanelConfig
+        from critics.panel import PanelConfig, revisions
 
         settings.update(PanelConfig().settings())
+        settings["revisions"] = revisions(weights)
     except ImportError:
         pass
     return rec.insert("panel_versions", weights=settings, source=source, metrics=metrics or {}, created_at=time.time())

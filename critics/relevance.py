@@ -136,6 +136,7 @@ def background_vectors(batch) -> np.ndarray:
 
 class RelevanceCritic(Critic):
     name = "relevance"
+    revision = 2  # 2: the background correction per sentence (2026-11-26)
     uses_embeddings = True
     description = "the story against its prompt (and outline item, for chapters)"
 

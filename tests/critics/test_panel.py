@@ -17,8 +17,6 @@ def panel():
 
 
 def test_registry_is_lazy_and_complete():
-    import sys
-
     assert names() == ["style", "lexical", "coherence", "relevance", "fluency", "learned"]
     assert all(":" in target for target in CRITICS.values())
     for name in names():
@@ -26,7 +24,6 @@ def test_registry_is_lazy_and_complete():
         assert cls.name == name and cls.higher_is_better is True
     with pytest.raises(CriticError, match="no critic named 'tone'; known critics: style"):
         critic_class("tone")
-    assert "critics.cli" not in sys.modules or "torch" in sys.modules  # sanity: cli import is light (see test_cli)
 
 
 def test_config_checks():
@@ -145,7 +142,7 @@ def test_best_of():
         best_of([])
 
 
-def test_record_scores_writes_each_critic_and_the_panel(record, panel):
+def test_record_scores_writes_each_critic_and_the_panel(record, panel, monkeypatch):
     ids = record.add_drafts([dict(request="r", prompt=LIGHTHOUSE_PROMPT, text=t, model="m", candidate=k)
                              for k, t in enumerate([LIGHTHOUSE, BAKERY])])
     results = panel.score([LIGHTHOUSE_PROMPT] * 2, [LIGHTHOUSE, BAKERY])
@@ -156,6 +153,13 @@ def test_record_scores_writes_each_critic_and_the_panel(record, panel):
               Panel(PanelConfig(min_words=5)).version(record)]
     assert len({version, *others}) == 4 and Panel(PanelConfig(short_penalty=False)).version(record) == others[0]
     assert record.one("SELECT weights FROM panel_versions WHERE id = ?", (others[0],))["weights"]["short_penalty"] is False
+    # so does a critic whose measure changed (its revision): old and new scores never share a version
+    stored_version = record.one("SELECT weights FROM panel_versions WHERE id = ?", (version,))["weights"]
+    assert stored_version["revisions"]["relevance"] == panel.critics["relevance"].revision
+    monkeypatch.setattr(type(panel.critics["relevance"]), "revision", panel.critics["relevance"].revision + 1)
+    assert panel.version(record) not in {version, *others}
+    monkeypatch.undo()
+    assert panel.version(record) == version
     record_scores(record, ids, results, version)
     stored = record.scores(ids[0])
     assert set(stored) == {"style", "lexical", "coherence", "relevance", "panel"}
