@@ -27,6 +27,11 @@ relevance (under three, the mean is over the sentences there are): on the dev ha
 hanna_human96 the whole story now beats its first third 91.7% of the time (75.0% before; the
 rest are ties, where the three most relevant sentences all sit in the first third), and the
 another-prompt's-story check is unchanged at 91.1%. Weights 0.3-1.0 tried; 0.3 kept (0.5: 90.7%).
+The price: a short story has fewer sentences to take the prompt up with, so it scores lower than
+a long one on the same footing, more so than before. On hanna_human96, a story's own first 5
+sentences average 0.29 (0.41 under the whole-story correction), its whole text 0.70 (0.71); an
+unrelated story's first 5 sentences 0.04 (0.10). Compare stories of similar length (a prompt's K
+drafts are) rather than reading the score of a five-sentence draft as an absolute verdict.
 
 Chosen on the even rows of hanna_human96 only (the calibration's dev half). Against every other
 story of that half under a story's prompt, the top-3 similarity alone ranked the story's own
