@@ -83,7 +83,9 @@ def build_pairs(drafts: list[dict[str, Any]], picks: Iterable[dict[str, Any]] = 
     and ``text`` (or ``length`` in words). ``picks``: dicts with ``chosen`` and ``rejected``
     draft ids and an optional ``pick_id``. Picks come first (unconditionally: the author
     decides); then critic pairs that clear the margin, never duplicating or contradicting an
-    earlier pair, never pairing two drafts with the same text.
+    earlier pair, never pairing two drafts with the same text, and never comparing totals made
+    under different panel versions (a draft's optional ``panel_version``): after a critic or
+    weight changes, a partly re-scored prompt pairs only drafts scored the same way.
 
     >>> d = [{"id": 1, "score": 0.9, "text": "a b c"}, {"id": 2, "score": 0.2, "text": "a b"}]
     >>> build_pairs(d)
@@ -98,8 +100,10 @@ def build_pairs(drafts: list[dict[str, Any]], picks: Iterable[dict[str, Any]] = 
         a, b = p["chosen"], p["rejected"]
         if a is None or b is None or a == b or frozenset((a, b)) in taken:
             continue
-        sa, sb = (by_id.get(a) or {}).get("score"), (by_id.get(b) or {}).get("score")
-        margin = sa - sb if sa is not None and sb is not None else None
+        da, db = by_id.get(a) or {}, by_id.get(b) or {}
+        sa, sb = da.get("score"), db.get("score")
+        comparable = sa is not None and sb is not None and da.get("panel_version") == db.get("panel_version")
+        margin = sa - sb if comparable else None
         out.append(PairSpec(a, b, "pick", margin, p.get("pick_id")))
         taken.add(frozenset((a, b)))
 
@@ -116,6 +120,8 @@ def build_pairs(drafts: list[dict[str, Any]], picks: Iterable[dict[str, Any]] = 
             return None
         if "text" in c and "text" in r and c["text"].strip() == r["text"].strip():
             return None
+        if c.get("panel_version") != r.get("panel_version"):
+            return None  # totals from different panel versions do not compare
         margin = c["score"] - r["score"]  # differences below 1e-6 are ties
         if margin <= 1e-6 or margin + 1e-12 < required_margin(length(c), length(r), rules):
             return None
@@ -145,14 +151,17 @@ def build_pairs(drafts: list[dict[str, Any]], picks: Iterable[dict[str, Any]] = 
 
 
 def drafts_with_scores(rec, draft_ids: list[int]) -> list[dict[str, Any]]:
-    """Drafts with their latest panel total (critic='panel'), in id order."""
+    """Drafts with their latest panel total (critic='panel') and the panel version it was made
+    under, in id order."""
     if not draft_ids:
         return []
     marks = ",".join("?" for _ in draft_ids)
     rows = rec.query(
         f"SELECT d.id, d.text, d.prompt, d.request, d.instructions, d.tokens, "
         f"(SELECT pr.split FROM prompts pr WHERE pr.id = d.prompt_id) AS split, "
-        f"(SELECT s.score FROM scores s WHERE s.draft_id = d.id AND s.critic = 'panel' ORDER BY s.id DESC LIMIT 1) AS score "
+        f"(SELECT s.score FROM scores s WHERE s.draft_id = d.id AND s.critic = 'panel' ORDER BY s.id DESC LIMIT 1) AS score, "
+        f"(SELECT s.panel_version FROM scores s WHERE s.draft_id = d.id AND s.critic = 'panel' "
+        f"ORDER BY s.id DESC LIMIT 1) AS panel_version "
         f"FROM drafts d WHERE d.id IN ({marks}) ORDER BY d.id", tuple(draft_ids))
     return rows
 

@@ -79,6 +79,25 @@ def test_picks_outrank_critics_and_identical_texts_never_pair():
     assert all({p.chosen_id, p.rejected_id} != {1, 3} for p in pairs), "identical texts teach nothing"
 
 
+def test_totals_from_different_panel_versions_never_pair(record):
+    """A prompt partly re-scored after a critic changed: drafts pair only within a panel version,
+    and a pick across versions keeps no margin (the totals measure different things)."""
+    d = [{"id": 1, "score": 0.9, "text": "a", "panel_version": 2}, {"id": 2, "score": 0.1, "text": "b", "panel_version": 1},
+         {"id": 3, "score": 0.5, "text": "c", "panel_version": 1}]
+    assert {(p.chosen_id, p.rejected_id) for p in build_pairs(d)} == {(3, 2)}
+    (pick, *_) = build_pairs(d, [{"chosen": 2, "rejected": 1}])
+    assert pick.origin == "pick" and pick.margin is None
+    # through the record: each draft's latest panel score and the version it was made under
+    ids = record.add_drafts([dict(request="r", prompt="A cat.", text=t, model="m", candidate=i)
+                             for i, t in enumerate(["First story.", "Second story.", "Third story."])])
+    old, new = (record.insert("panel_versions", weights={"v": k}, source="hand", metrics={}, created_at=0.0) for k in (1, 2))
+    for i, s in zip(ids, [0.2, 0.5, 0.8]):
+        record.add_scores(i, {"panel": (s, "")}, panel_version=old)
+    record.add_scores(ids[0], {"panel": (0.95, "")}, panel_version=new)  # re-scored under the new version
+    pairs_from_drafts(record, ids)
+    assert {(r["chosen_id"], r["rejected_id"]) for r in record.pairs()} == {(ids[2], ids[1])}
+
+
 def test_rules_are_checked():
     for bad in (dict(mode="best"), dict(min_margin=-0.1), dict(long_ratio=0.5), dict(long_margin=-1)):
         with pytest.raises(PairError):
