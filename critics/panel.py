@@ -311,8 +311,6 @@ class Panel:
 def revisions(names) -> dict[str, int]:
     """{critic: code revision} for these critic names: a panel version records them, so a critic
     whose measure changed makes a new version and old and new scores never pass for the same."""
-    from critics.registry import critic_class
-
     return {n: getattr(critic_class(n), "revision", 1) for n in names}
 
 

@@ -159,10 +159,9 @@ def drafts_with_scores(rec, draft_ids: list[int]) -> list[dict[str, Any]]:
     rows = rec.query(
         f"SELECT d.id, d.text, d.prompt, d.request, d.instructions, d.tokens, "
         f"(SELECT pr.split FROM prompts pr WHERE pr.id = d.prompt_id) AS split, "
-        f"(SELECT s.score FROM scores s WHERE s.draft_id = d.id AND s.critic = 'panel' ORDER BY s.id DESC LIMIT 1) AS score, "
-        f"(SELECT s.panel_version FROM scores s WHERE s.draft_id = d.id AND s.critic = 'panel' "
-        f"ORDER BY s.id DESC LIMIT 1) AS panel_version "
-        f"FROM drafts d WHERE d.id IN ({marks}) ORDER BY d.id", tuple(draft_ids))
+        f"s.score, s.panel_version FROM drafts d LEFT JOIN scores s ON s.id = "
+        f"(SELECT MAX(id) FROM scores WHERE draft_id = d.id AND critic = 'panel') "
+        f"WHERE d.id IN ({marks}) ORDER BY d.id", tuple(draft_ids))
     return rows
 
 

@@ -174,10 +174,10 @@ def test_relevance_is_not_raised_by_repeating_the_most_on_prompt_sentence():
 
 
 def test_more_sentences_never_make_a_story_less_relevant():
-    """The background correction is per sentence, so sentences added after a three-or-more-sentence
-    on-prompt opening
-    (here: everyday scenes, close to the background prompts) cannot lower relevance; corrected
-    over the whole story, they did, and an opening third outscored its whole story."""
+    """The background correction is per sentence, so sentences added after an on-prompt opening of
+    three or more sentences (here: everyday scenes, close to the background prompts) cannot lower
+    relevance; corrected over the whole story, they did, and an opening third outscored its whole
+    story."""
     opening = BAKERY
     generic = (" A detective investigated a murder in the small town. Two friends drove across the country."
                " A soldier came home after the long war. The family moved into the old haunted house.")
