@@ -169,6 +169,22 @@ MIGRATIONS: list[str] = [
         value TEXT
     );
     """,
+    # v2: trained critic models (``scriptorium critics train``): one row per trained version,
+    # with the data it saw and its validation metrics; the current one is named in ``state``.
+    """
+    CREATE TABLE critic_models (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        path TEXT,
+        sha256 TEXT,
+        status TEXT NOT NULL DEFAULT 'training' CHECK (status IN ('training', 'ready', 'failed')),
+        config TEXT NOT NULL DEFAULT '{}',
+        meta TEXT NOT NULL DEFAULT '{}',
+        metrics TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL,
+        finished_at REAL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
