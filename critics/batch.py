@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from critics.embed import DIM, get_embedder, unit
-from critics.text import Doc, parse
+from critics.text import Doc, normalize, parse
 
 
 class Batch:
@@ -35,9 +35,10 @@ class Batch:
             from critics.base import CriticError
 
             raise CriticError(f"got {len(outlines)} outline items for {n} stories; pass one per story (or None)")
-        self.prompts = [p if isinstance(p, str) else "" for p in prompts]
-        self.stories = [s if isinstance(s, str) else ("" if s is None else str(s)) for s in stories]
-        self.outlines = [o if isinstance(o, str) else "" for o in outlines] if outlines is not None else None
+        # every critic reads the normalised text, so formatting artefacts never decide a score
+        self.prompts = [normalize(p) if isinstance(p, str) else "" for p in prompts]
+        self.stories = [normalize(s) for s in stories]
+        self.outlines = [normalize(o) if isinstance(o, str) else "" for o in outlines] if outlines is not None else None
         self.max_sentences = max_sentences
         self._embedder = embedder
         self._embed_dtype = embed_dtype

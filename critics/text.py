@@ -43,6 +43,45 @@ _QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»|「[^」]*」")
 _TERMINAL_RE = re.compile(r"[.!?…。！？][\"”’')\]»」』]*\s*$")
 
 
+# Detokenisation of text that went through a word tokenizer (WritingPrompts, HANNA): "do n't",
+# "I 'm", "word ," and "`` quoted ''" are formatting, not writing, and must not decide a score.
+_DETOKENISE = [
+    (re.compile(r"<newline>", re.I), "\n"),
+    (re.compile(r"``[ \t]*"), '"'),
+    (re.compile(r"[ \t]*''"), '"'),
+    (re.compile(r"(?i)\b(ca|wo|do|does|did|is|are|was|were|have|has|had|could|would|should|must|need|might|ai|sha)"
+                r" n['’]t\b"), r"\1n't"),
+    (re.compile(r"(?i)(\w) ['’](s|m|d|ll|re|ve)\b"), r"\1'\2"),
+    (re.compile(r"(\w)s ['’](?=\s)"), r"\1s'"),                        # "the dogs ' bowls"
+    (re.compile(r"[ \t]+([,.;:!?%)\]}…])"), r"\1"),                       # "word ," -> "word,"
+    (re.compile(r"([(\[{])[ \t]+"), r"\1"),                               # "( word" -> "(word"
+    (re.compile(r"([“‘])[ \t]+"), r"\1"),
+    (re.compile(r"[ \t]+([”’])"), r"\1"),
+]
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"', "«": '"',
+                         "»": '"', "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "", "\ufeff": ""})
+_NUL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def normalize(text: str) -> str:
+    r"""The story as every critic sees it: NFC, straight quotes, no control characters, no word-
+    tokenizer artefacts (``do n't`` -> ``don't``, ``word ,`` -> ``word,``, ``<newline>``), single
+    spaces inside lines and at most one blank line between paragraphs. Idempotent.
+
+    >>> normalize("I do n't know , she said . “ Fine ”  ok<newline>Next")
+    'I don\'t know, she said. "Fine" ok\nNext'
+    """
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _NUL_RE.sub(" ", text)
+    for pattern, repl in _DETOKENISE:
+        text = pattern.sub(repl, text)
+    text = text.translate(_QUOTES)
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def strip_markup(text: str) -> tuple[str, list[str]]:
     """Remove HTML tags and entities and Markdown syntax; return (plain text, kinds found)."""
     found = []
@@ -209,9 +248,8 @@ class Doc:
 
 
 def parse(story: str) -> Doc:
-    """Read a story: strip markup, split paragraphs and sentences, count scripts and emoji."""
-    raw = story if isinstance(story, str) else ("" if story is None else str(story))
-    raw = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    """Read a story (normalised first, see ``normalize``): strip markup, split paragraphs and sentences, count scripts and emoji."""
+    raw = normalize(story)
     text, markup = strip_markup(raw)
     paragraphs, sentences = [], []
     for block in re.split(r"\n\s*\n|\n(?=\s*[\"“—-])", text):

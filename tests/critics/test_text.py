@@ -30,3 +30,25 @@ def test_scripts_and_languages():
 def test_words_split_cjk_characters():
     assert words_of("It's 二个 cats") == ["It's", "二", "个", "cats"]
     assert split_sentences("他走了。她来了。") == ["他走了。", "她来了。"]
+
+
+def test_normalize_undoes_tokenizer_artefacts_and_is_idempotent():
+    from critics.text import normalize
+
+    cases = {
+        "I do n't know , she said .": "I don't know, she said.",
+        "He ca n't go . It 's the dogs ' bowls .": "He can't go. It's the dogs' bowls.",
+        "I 'm here ( really ) , ok ?": "I'm here (really), ok?",
+        "“Goddamn, Ian, ” I sigh.": '"Goddamn, Ian," I sigh.',
+        "`` Yes , '' he said": '"Yes," he said',
+        "one<newline><newline>two": "one\n\ntwo",
+        "A\x00B\u200b  C\r\n\r\n\r\n\r\nD": "A B C\n\nD",
+    }
+    for raw, want in cases.items():
+        assert normalize(raw) == want
+        assert normalize(want) == want
+    assert normalize(None) == ""
+
+
+def test_parse_reads_the_normalised_text():
+    assert parse("I do n't know .").words == parse("I don't know.").words
