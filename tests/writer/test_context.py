@@ -39,3 +39,50 @@ def test_current_item_is_never_cut(tiny_writer):
         chapter_prompt(tok, BIBLE, OUTLINE, 0, PREVIOUS, budget=5)
     with pytest.raises(ContextError, match="not in the outline"):
         chapter_prompt(tok, BIBLE, OUTLINE, 9, "", budget=500)
+
+
+def _outline(n: int, seed: int) -> list[dict]:
+    import random
+
+    rng = random.Random(seed)
+    words = "storm keeper lamp door sea night ship map cat dragon ice wind".split()
+    return [{"title": f"Part {i}", "summary": " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_fit_matches_cutting_one_thing_at_a_time(tiny_writer, seed):
+    import random
+
+    from tests.writer.context_reference import chapter_prompt_one_cut_at_a_time
+
+    tok = tiny_writer.tokenizer
+    rng = random.Random(seed)
+    outline = _outline(rng.randint(1, 40), seed)
+    bible = BIBLE[: rng.randint(0, 2)]
+    previous = PREVIOUS[: rng.choice([0, 50, 4000])]
+    full = chapter_prompt(tok, bible, outline, 0, previous, budget=10**6).tokens
+    for _ in range(8):
+        index = rng.randrange(len(outline))
+        budget = rng.randint(20, full + 20)
+        try:
+            want = chapter_prompt_one_cut_at_a_time(tok, bible, outline, index, previous, budget)
+        except ContextError:
+            with pytest.raises(ContextError, match="alone is"):
+                chapter_prompt(tok, bible, outline, index, previous, budget)
+            continue
+        got = chapter_prompt(tok, bible, outline, index, previous, budget)
+        assert (got.text, got.tokens, got.cut, got.bible_tokens) == (want.text, want.tokens, want.cut, want.bible_tokens)
+        assert got.tokens <= budget
+
+
+def test_a_ten_thousand_item_outline_is_fitted(tiny_writer):
+    tok = tiny_writer.tokenizer
+    outline = _outline(10_000, 1)
+    ctx = chapter_prompt(tok, BIBLE, outline, 5_000, PREVIOUS, budget=2_000)
+    assert ctx.tokens <= 2_000 and 'Write chapter 5001, "Part 5000"' in ctx.text
+    kept = [i for i in range(10_000) if f"\n{i + 1}. Part {i}" in ctx.text]
+    assert 5_000 not in kept and min(kept) < 5_000 < max(kept)
+    assert max(kept) - min(kept) == len(kept)  # the nearest items: a window around the current one
+    assert sum(c.startswith("outline item") for c in ctx.cut) == 10_000 - 1 - len(kept)
+    assert "Mara (character)" in ctx.text
