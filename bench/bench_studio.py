@@ -35,8 +35,8 @@ def direct_draft(engine, book, item, sampling):
     from writer.cli import record_candidates
     from writer.draft import DraftStream
 
-    from ui.studio_books import instructions_for
-    from ui.studio_drafting import _sampling_config, chapter_prompt_for
+    from ui.studio.books import instructions_for
+    from ui.studio.drafting import _sampling_config, chapter_prompt_for
 
     cfg = _sampling_config(engine, sampling)
     instructions = instructions_for(book)
@@ -71,12 +71,12 @@ def main(argv=None) -> int:
 
     from gradio_client import Client
 
-    from ui import studio_books as B
-    from ui import studio_bible as Bi
-    from ui import studio_drafting as D
-    from ui import studio_outline as O
-    from ui.studio import build_app, launch
-    from ui.studio_engine import StudioEngine
+    from ui.studio import books as B
+    from ui.studio import bible as Bi
+    from ui.studio import drafting as D
+    from ui.studio import outline as O
+    from ui.studio.app import build_app, launch
+    from ui.studio.engine import StudioEngine
 
     ws = Path(tempfile.mkdtemp(prefix="bench-studio-"))
     engine = StudioEngine(ws, max_new_tokens=args.max_new_tokens)

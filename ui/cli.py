@@ -20,7 +20,7 @@ COMMAND_MODULES = [
     "training.self_cli",
     "publish.cli",
     "batch.cli",
-    "ui.studio_cli",
+    "ui.studio.cli",
 ]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture
 def engine(workspace, tiny_model_dir, tiny_writer):
-    from ui.studio_engine import StudioEngine
+    from ui.studio.engine import StudioEngine
 
     tiny_writer.use_adapter(None)
     eng = StudioEngine(workspace, model=str(tiny_model_dir), writer=tiny_writer, max_new_tokens=8)
@@ -19,7 +19,7 @@ def engine(workspace, tiny_model_dir, tiny_writer):
 
 @pytest.fixture
 def book(engine):
-    from ui.studio_books import create_book
+    from ui.studio.books import create_book
 
     return create_book(engine.rec, None, "The Lighthouse", "A. Keeper", genre="mystery")
 
@@ -37,8 +37,8 @@ def free_port() -> int:
 @pytest.fixture
 def serve(workspace, tiny_model_dir, tiny_writer):
     """Start the studio on a free local port; yields start(auth=None, writer=None, **engine_kwargs) -> (url, app, engine)."""
-    from ui.studio import build_app, launch
-    from ui.studio_engine import StudioEngine
+    from ui.studio.app import build_app, launch
+    from ui.studio.engine import StudioEngine
 
     started = []
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ui import studio_bible as Bi
-from ui import studio_drafting as D
-from ui import studio_outline as O
-from ui.studio_engine import StudioError
+from ui.studio import bible as Bi
+from ui.studio import drafting as D
+from ui.studio import outline as O
+from ui.studio.engine import StudioError
 
 
 def test_active_bible_entries_go_into_the_chapter_prompt(engine, book):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ui import studio_books as B
+from ui.studio import books as B
 from record.errors import UserError
-from ui.studio_engine import StudioEngine, StudioError
+from ui.studio.engine import StudioEngine, StudioError
 
 
 def test_create_rename_delete_with_confirmation(engine):

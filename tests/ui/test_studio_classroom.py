@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.ui.conftest import SAMPLING
-from ui import studio_classroom as C
-from ui import studio_drafting as D
-from ui.studio_engine import StudioError
+from ui.studio import classroom as C
+from ui.studio import drafting as D
+from ui.studio.engine import StudioError
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def classroom_writer(tiny_model_dir):
 
 @pytest.fixture
 def engine(workspace, tiny_model_dir, classroom_writer):
-    from ui.studio_engine import StudioEngine
+    from ui.studio.engine import StudioEngine
 
     classroom_writer.use_adapter(None)
     eng = StudioEngine(workspace, model=str(tiny_model_dir), writer=classroom_writer, max_new_tokens=8)
@@ -106,7 +106,7 @@ def test_before_and_after_use_the_same_prompt_and_seed(engine, book, tiny_model_
 
 
 def test_pending_pairs_are_private_with_auth(engine):
-    from ui.studio_books import create_book
+    from ui.studio.books import create_book
 
     ann = create_book(engine.rec, "ann", "Ann's")
     final = list(D.stream_candidates(engine, None, "ann", ann["id"], None, SAMPLING))[-1]

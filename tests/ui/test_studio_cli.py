@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from ui.cli import make_parser
-from ui.studio_cli import AuthError, parse_auth
+from ui.studio.cli import AuthError, parse_auth
 
 
 def test_defaults_bind_to_localhost():
@@ -37,7 +37,7 @@ def test_auth_file(tmp_path):
 
 
 def test_help_is_instant_and_heavy_imports_stay_out():
-    code = ("import sys, argparse, ui.studio_cli; ui.studio_cli.register(argparse.ArgumentParser().add_subparsers()); "
+    code = ("import sys, argparse, ui.studio.cli; ui.studio.cli.register(argparse.ArgumentParser().add_subparsers()); "
             "print(any(m in sys.modules for m in ('gradio', 'torch', 'transformers')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
@@ -47,7 +47,7 @@ def test_help_is_instant_and_heavy_imports_stay_out():
 
 
 def test_studio_settings_are_checked():
-    from ui.studio_engine import StudioConfig, StudioError
+    from ui.studio.engine import StudioConfig, StudioError
 
     assert StudioConfig().max_new_tokens == 96 and StudioConfig().concurrency == 1
     for bad, message in (({"concurrency": 0}, "concurrency"), ({"max_new_tokens": 0}, "max_new_tokens"),

@@ -7,10 +7,10 @@ import threading
 import pytest
 
 from tests.ui.conftest import SAMPLING
-from ui import studio_drafting as D
-from ui import studio_outline as O
+from ui.studio import drafting as D
+from ui.studio import outline as O
 from record.errors import UserError
-from ui.studio_engine import StudioError
+from ui.studio.engine import StudioError
 
 
 def test_candidates_stream_side_by_side_and_are_recorded(engine, book):
@@ -31,7 +31,7 @@ def test_candidates_stream_side_by_side_and_are_recorded(engine, book):
 
 
 def test_critic_weights_of_the_book_choose_the_panel(engine, book):
-    from ui.studio_books import save_settings
+    from ui.studio.books import save_settings
 
     save_settings(engine.rec, book["id"], None, weights={"style": 2.0, "lexical": 1.0, "coherence": 0.0})
     final = list(D.stream_candidates(engine, None, None, book["id"], None, {**SAMPLING, "k": 2}))[-1]

@@ -6,9 +6,9 @@ import zipfile
 
 import pytest
 
-from ui import studio_export as X
-from ui import studio_outline as O
-from ui.studio_engine import StudioError
+from ui.studio import export as X
+from ui.studio import outline as O
+from ui.studio.engine import StudioError
 
 
 def test_export_epub_and_markdown(engine, book):

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from ui import studio_feedback as F
-from ui.studio_engine import StudioError
+from ui.studio import feedback as F
+from ui.studio.engine import StudioError
 
 
 def drafts(rec, prompt, texts, book_id=None):

@@ -4,7 +4,7 @@
 import pytest
 
 from critics.panel_versions import PanelVersionError, add_version, current_version, use_version
-from ui.studio_panel import current_choice, dropdown, switch, version_choices
+from ui.studio.panel import current_choice, dropdown, switch, version_choices
 
 
 def test_switch_between_versions(record):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.studio_render import progress_html, scores_html
+from ui.studio.render import progress_html, scores_html
 
 
 def test_scores_are_bars_with_escaped_reasons():

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from tests.ui.conftest import SAMPLING
-from ui import studio_drafting as D
-from ui import studio_training as T
-from ui.studio_engine import StudioError
+from ui.studio import drafting as D
+from ui.studio import train as T
+from ui.studio.engine import StudioError
 from training.config import RoundConfig
 
 
@@ -97,8 +97,8 @@ def test_a_real_round_on_the_tiny_writer_becomes_current(workspace, tiny_model_d
     draft is written by the new adapter."""
     from writer.models import load_writer
 
-    from ui.studio_books import create_book
-    from ui.studio_engine import StudioEngine
+    from ui.studio.books import create_book
+    from ui.studio.engine import StudioEngine
 
     writer = load_writer(tiny_model_dir, device="cpu", progress=False)  # its own: the adapter stays on it
     engine = StudioEngine(workspace, model=str(tiny_model_dir), writer=writer, max_new_tokens=8, train_precision="fp32")

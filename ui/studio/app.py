@@ -6,10 +6,10 @@
     app = build_app(StudioEngine("./ws", model="./tiny"))   # for tests: app.launch(...)
 
 Tabs: Books, Story bible, Outline, Draft, Classroom, Train, Export, Feedback. The handlers here
-only translate between Gradio components and the plain functions in ``ui.studio_*`` (which
+only translate between Gradio components and the plain functions in the tab modules of ``ui.studio`` (which
 the tests call directly). Model work (drafting, outline generation, before/after) shares one
 Gradio concurrency group sized like the engine's model queue. Story text is shown only in text
-boxes; HTML pieces are built from escaped text (``ui.studio_render``).
+boxes; HTML pieces are built from escaped text (``ui.studio.render``).
 """
 
 import functools
@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from record.errors import UserError
-from ui import studio_bible as bible_h
-from ui import studio_books as books_h
-from ui import studio_classroom as class_h
-from ui import studio_drafting as draft_h
-from ui import studio_export as export_h
-from ui import studio_feedback as feedback_h
-from ui import studio_outline as outline_h
-from ui import studio_panel as panel_h
-from ui import studio_training as train_h
-from ui.studio_engine import StudioEngine, StudioError
-from ui.studio_render import CSS, progress_html, scores_html
+from ui.studio import bible as bible_h
+from ui.studio import books as books_h
+from ui.studio import classroom as class_h
+from ui.studio import drafting as draft_h
+from ui.studio import export as export_h
+from ui.studio import feedback as feedback_h
+from ui.studio import outline as outline_h
+from ui.studio import panel as panel_h
+from ui.studio import train as train_h
+from ui.studio.engine import StudioEngine, StudioError
+from ui.studio.render import CSS, progress_html, scores_html
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network at run time
 

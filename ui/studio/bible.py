@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ui.studio_books import owned_book
-from ui.studio_engine import StudioError
+from ui.studio.books import owned_book
+from ui.studio.engine import StudioError
 
 KINDS = ["character", "place", "rule", "note"]
 HEADERS = ["id", "active", "kind", "name", "text"]

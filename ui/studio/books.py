@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ui.studio_engine import StudioError
+from ui.studio.engine import StudioError
 
 LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "zh", "ja"]
 SAMPLING_DEFAULTS = {"k": 2, "temperature": 0.8, "top_p": 0.95, "repetition_penalty": 1.1, "seed": 0}

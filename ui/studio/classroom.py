@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ui.studio_engine import StudioError
+from ui.studio.engine import StudioError
 
 ROUND_HEADERS = ["round", "parent", "status", "pairs", "from picks", "current", "finished"]
 PAIR_HEADERS = ["pair", "origin", "margin", "vetoed", "chosen (start)", "rejected (start)"]

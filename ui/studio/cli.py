@@ -46,8 +46,8 @@ def run_studio(args) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and not auth:
         print(f"warning: the studio listens on {args.host} without --auth; anyone who can reach it can read and "
               "change every book")
-    from ui.studio import build_app, launch
-    from ui.studio_engine import StudioEngine
+    from ui.studio.app import build_app, launch
+    from ui.studio.engine import StudioEngine
 
     engine = StudioEngine(args.workspace, model=args.model, precision=args.precision,
                           max_new_tokens=args.max_new_tokens, concurrency=args.concurrency,

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ui.studio_books import book_settings, instructions_for, owned_book
-from ui.studio_engine import StudioError
-from ui.studio_outline import chapter_for_item
+from ui.studio.books import book_settings, instructions_for, owned_book
+from ui.studio.engine import StudioError
+from ui.studio.outline import chapter_for_item
 
 MODES = ("chapter", "rewrite", "expand")
 SUPERSEDED = "the author picked another candidate"

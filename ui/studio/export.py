@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ui.studio_books import owned_book
-from ui.studio_engine import StudioError, not_available
+from ui.studio.books import owned_book
+from ui.studio.engine import StudioError, not_available
 
 FORMATS = ["epub", "docx", "manuscript", "pdf", "md"]
 UPLOAD_TYPES = [".md", ".markdown", ".txt"]
@@ -43,7 +43,7 @@ def import_upload(engine, user: str | None, path: str | os.PathLike | None) -> i
     limit = engine.config.max_upload_mb * 1024 * 1024  # Gradio refuses bigger uploads; checked again here
     if path.stat().st_size > limit:
         raise StudioError(f"{path.name} is {path.stat().st_size // 1024} KB; the limit is {engine.config.max_upload_mb} MB")
-    from ui.studio_outline import adopt_chapters
+    from ui.studio.outline import adopt_chapters
 
     book_id = import_markdown(engine.rec, path)
     if user is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ui.studio_engine import StudioError
+from ui.studio.engine import StudioError
 
 CHOICES = ("A", "B", "tie", "both_bad")
 

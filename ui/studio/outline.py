@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ui.studio_books import owned_book
-from ui.studio_engine import StudioError
+from ui.studio.books import owned_book
+from ui.studio.engine import StudioError
 
 HEADERS = ["id", "#", "title", "summary", "chapter words"]
 # "1. ", "2) ", "IV. ", "Chapter 3: ", "12 " before the title; a numeral only counts when a
@@ -152,7 +152,7 @@ def generate_outline(engine, user, book_id, premise: str, chapters: int = 5, see
     """Ask the writer for an outline and add its items to the book (all or nothing)."""
     from writer.draft import DraftConfig, draft
 
-    from ui.studio_books import instructions_for
+    from ui.studio.books import instructions_for
 
     book = owned_book(engine.rec, book_id, user)
     if not (premise or "").strip():

@@ -12,8 +12,8 @@ import threading
 import time
 from typing import Any
 
-from ui.studio_books import owned_book
-from ui.studio_engine import StudioError, not_available
+from ui.studio.books import owned_book
+from ui.studio.engine import StudioError, not_available
 
 CHART_KEYS = ("loss", "rewards/margins", "rewards/chosen", "rewards/rejected", "rewards/accuracies")
 
