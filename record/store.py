@@ -185,6 +185,59 @@ MIGRATIONS: list[str] = [
         finished_at REAL
     );
     """,
+    # v3: the studio for several authors. Drafts name the author who asked for them (``owner``)
+    # and what a reader may be told they are (``brief``: the chapter's summary or the author's own
+    # prompt, never the internal prompt); every accepted pick, edit, rewrite and save of a chapter
+    # is a version (kept when the chapter is deleted, gone with its book); feedback sessions hold
+    # their pairs (items) and each rater's judgment of each item.
+    """
+    ALTER TABLE drafts ADD COLUMN owner TEXT;
+    ALTER TABLE drafts ADD COLUMN brief TEXT;
+    CREATE TABLE chapter_versions (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id) ON DELETE CASCADE,
+        chapter_id INTEGER REFERENCES chapters(id) ON DELETE SET NULL,
+        chapter_title TEXT NOT NULL DEFAULT '',
+        parent_id INTEGER REFERENCES chapter_versions(id) ON DELETE SET NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('initial', 'pick', 'edit', 'save', 'rewrite', 'expand', 'restore')),
+        text TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT '',
+        session TEXT,
+        draft_id INTEGER REFERENCES drafts(id) ON DELETE SET NULL,
+        restored_from INTEGER,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX chapter_versions_chapter ON chapter_versions(chapter_id, id);
+    INSERT INTO chapter_versions (book_id, chapter_id, chapter_title, kind, text, created_at, updated_at)
+        SELECT book_id, id, title, 'initial', text, updated_at, updated_at FROM chapters WHERE TRIM(text) != '';
+    CREATE TABLE feedback_sessions (
+        id INTEGER PRIMARY KEY,
+        owner TEXT,
+        name TEXT NOT NULL DEFAULT '',
+        config TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE feedback_items (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES feedback_sessions(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        a_id INTEGER NOT NULL REFERENCES drafts(id),
+        b_id INTEGER NOT NULL REFERENCES drafts(id),
+        shown TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX feedback_items_session ON feedback_items(session_id, position);
+    CREATE TABLE feedback_judgments (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES feedback_items(id) ON DELETE CASCADE,
+        author TEXT NOT NULL,
+        choice TEXT NOT NULL CHECK (choice IN ('a', 'b', 'tie', 'both_bad', 'skip')),
+        left_id INTEGER NOT NULL,
+        pick_id INTEGER REFERENCES picks(id),
+        created_at REAL NOT NULL,
+        UNIQUE (item_id, author)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -402,6 +455,41 @@ class Record:
 
     def set_chapter_text(self, chapter_id: int, text: str) -> None:
         self.update("chapters", chapter_id, text=text, updated_at=time.time())
+
+    def add_chapter_version(self, chapter_id: int, text: str, kind: str, author: str = "", session: str | None = None,
+                            draft_id: int | None = None, parent_id: int | None = None,
+                            restored_from: int | None = None, coalesce: bool = False) -> int:
+        """Make ``text`` the chapter's text and record it as a new version, atomically; returns the
+        version id. ``parent_id`` is the version the change was made from (None: the latest). Text
+        the chapter got outside the versions (a batch run, ``book import``) is first kept as an
+        'initial' version, so nothing is overwritten unrecorded. With ``coalesce``, an 'edit' by the
+        same session on top of its own latest edit updates that version instead (typing, saved as
+        it happens, is one version per stretch of edits, not one per keystroke)."""
+        now = time.time()
+        with self.transaction():
+            chapter = self.get("chapters", chapter_id)
+            head = self.one("SELECT * FROM chapter_versions WHERE chapter_id = ? ORDER BY id DESC LIMIT 1", (chapter_id,))
+            if chapter["text"].strip() and (head is None or head["text"] != chapter["text"]):
+                head = self.get("chapter_versions", self.insert(
+                    "chapter_versions", book_id=chapter["book_id"], chapter_id=chapter_id, chapter_title=chapter["title"],
+                    parent_id=head["id"] if head else None, kind="initial", text=chapter["text"], created_at=now,
+                    updated_at=now))
+            base = head["id"] if head and parent_id is None else parent_id
+            if (coalesce and kind == "edit" and head is not None and head["id"] == base and head["kind"] == "edit"
+                    and session and head["session"] == session):
+                self.update("chapter_versions", head["id"], text=text, updated_at=now)
+                version = head["id"]
+            else:
+                version = self.insert("chapter_versions", book_id=chapter["book_id"], chapter_id=chapter_id,
+                                      chapter_title=chapter["title"], parent_id=base, kind=kind, text=text,
+                                      author=author or "", session=session, draft_id=draft_id,
+                                      restored_from=restored_from, created_at=now, updated_at=now)
+            self.set_chapter_text(chapter_id, text)
+        return version
+
+    def chapter_versions(self, chapter_id: int) -> list[dict[str, Any]]:
+        """A chapter's versions, oldest first."""
+        return self.query("SELECT * FROM chapter_versions WHERE chapter_id = ? ORDER BY id", (chapter_id,))
 
     # ---- prompts --------------------------------------------------------------------------
 
