@@ -301,11 +301,12 @@ def agree_on_round(state, lineage: str, signature: dict) -> None:
 
 def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None, model: str | None = None,
               precision: str = "4bit", progress: Progress | None = None, device: str | None = None,
-              make_current: bool = True) -> int:
+              make_current: bool = True, lineage: str | None = None) -> int:
     """Train one DPO round on the record's pairs and record it; returns the round id.
 
     ``pair_ids`` None means every untrained, unvetoed pair. ``model`` is a model folder or None
-    for the built-in writer; the round continues that model's current round (its lineage).
+    for the built-in writer; the round continues that model's current round (its lineage), or
+    the current round of ``lineage`` when given (the studio keeps one lineage per author).
     ``progress(step, total, logs)`` is called after every optimiser step.
     """
     from record.workspace import adapters_dir, cache_dir
@@ -316,7 +317,8 @@ def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None
         raise TrainingError(f"precision {precision!r} unknown; use one of {', '.join(PRECISIONS)}")
     workspace = Path(rec.path).parent
     model_dir, model_id = resolve_model(model, cache_dir(workspace), progress=progress is not None)
-    parent = rec.current_round(model_id)
+    lineage = lineage or model_id
+    parent = rec.current_round(lineage)
 
     rows = select_pairs(rec, pair_ids)
     check_report_backend(cfg)
@@ -332,15 +334,15 @@ def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None
     used_ids = sorted(r["id"] for r in rows)
     signature = {"round": cfg.to_dict(), "precision": precision, "pair_ids": used_ids,
                  "parent": parent["id"] if parent else None}
-    agree_on_round(state, model_id, signature)
+    agree_on_round(state, lineage, signature)
 
     # Only the main process touches the record; the others learn the round id from it.
     rid = failure = None
     if state.is_main_process:
         try:
-            round_row = _find_resumable(rec, model_id, signature["parent"], signature)
+            round_row = _find_resumable(rec, lineage, signature["parent"], signature)
             if round_row is None:
-                rid = rec.add_round(model_id, model_id, signature["parent"],
+                rid = rec.add_round(lineage, model_id, signature["parent"],
                                     {"signature": signature, "dropped_too_long": len(dropped)})
             else:
                 rid = round_row["id"]
