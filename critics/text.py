@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from critics.wordlists import ENGLISH_FUNCTION_WORDS
+from critics.wordlists import CHATTER_LABEL, CHATTER_PATTERNS, ENGLISH_FUNCTION_WORDS
 
 RUN_ON_WORDS = 25          # a "sentence" longer than this many words without punctuation is chunked
 MAX_SENTENCE_WORDS = 80    # longer sentences are chunked too
@@ -41,6 +41,8 @@ _MD_PATTERNS = {
 }
 _QUOTE_RE = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»|「[^」]*」")
 _TERMINAL_RE = re.compile(r"[.!?…。！？][\"”’')\]»」』]*\s*$")
+_CHATTER_RES = [(kind, rx.startswith("^^"), re.compile(rx[1:] if rx.startswith("^^") else rx, re.I)) for kind, rx in CHATTER_PATTERNS]
+_CHATTER_LABEL_RE = re.compile(CHATTER_LABEL, re.I)
 
 
 # Detokenisation of text that went through a word tokenizer (WritingPrompts, HANNA): "do n't",
@@ -216,6 +218,12 @@ class Doc:
     def ends_cleanly(self) -> bool:
         return bool(_TERMINAL_RE.search(self.text.strip())) if self.text.strip() else False
 
+    @cached_property
+    def chatter(self) -> list["Chatter"]:
+        """Chat-assistant talk around the story ("Sure! Here is a story...", "I hope you
+        enjoyed it!", "Title: ..."), in order (``find_chatter``)."""
+        return find_chatter(self)
+
     def looks_english(self) -> bool:
         return self.script_share("latin") >= 0.5 and (self.n_words < 8 or self.english_share >= 0.12)
 
@@ -245,6 +253,74 @@ class Doc:
         if self.n_words >= 8 and self.dialogue_share > 0.9:
             odd.append("only dialogue")
         return odd
+
+
+def excerpt(text: str, words: int = 8) -> str:
+    """The first ``words`` words of a sentence or span, quoted for a reason.
+
+    >>> excerpt("The storm arrived at dusk, and Elias climbed the tower to light the lamp.", 6)
+    "'The storm arrived at dusk, and...'"
+    """
+    parts = text.split()
+    cut = " ".join(parts[:words]).rstrip(",;:")
+    return f"'{cut}...'" if len(parts) > words else f"'{cut}'"
+
+
+@dataclass(frozen=True)
+class Chatter:
+    """One stretch of chat-assistant talk found in a story: where, what and what kind."""
+
+    sentence: int   # 1-based number of its first sentence (``Doc.sentences``)
+    text: str       # the matched phrase (and the sentences right after it that are chatter too)
+    kind: str       # preamble, question, sign-off, assistant (an AI speaking as one), label
+    last: int = 0   # 1-based number of its last sentence (0: the same as ``sentence``)
+
+    def describe(self) -> str:
+        last = self.last or self.sentence
+        where = f"sentence {self.sentence}" if last == self.sentence else f"sentences {self.sentence}-{last}"
+        return f"{excerpt(self.text, 8)} ({where})"
+
+
+def find_chatter(doc: "Doc") -> list[Chatter]:
+    """Chat chatter in a parsed story: the phrases of ``critics.wordlists.CHATTER_PATTERNS`` in
+    its sentences (not inside dialogue: a match inside quotation marks does not count), and
+    label lines (``CHATTER_LABEL``: "Title: ...", "### Assistant:"), at most one
+    finding per sentence.
+
+    >>> [c.describe() for c in parse("Sure! Here is a story about a cat. Tom slept. I hope you enjoyed it!").chatter]
+    ["'Sure! Here is a story about a cat.' (sentences 1-2)", "'I hope you enjoyed it!' (sentence 4)"]
+    """
+    found: dict[int, Chatter] = {}
+    for para in doc.paragraphs:
+        quotes = 0  # quotation marks so far in the paragraph: odd means inside dialogue
+        for k in para:
+            sentence = doc.sentences[k]
+            for kind, first_only, rx in _CHATTER_RES:
+                if first_only and k > 0:
+                    continue
+                m = rx.search(sentence)
+                if m and (quotes + sentence.count('"', 0, m.start())) % 2 == 0:
+                    found[k] = Chatter(k + 1, sentence[m.start():] if m.start() < 40 else sentence, kind)
+                    break
+            quotes += sentence.count('"')
+    for line in doc.raw.split("\n"):
+        m = _CHATTER_LABEL_RE.search(line)
+        if not m:
+            continue
+        label = " ".join(strip_markup(line)[0].split())
+        head = " ".join(label.split()[:4])
+        k = next((k for k, s in enumerate(doc.sentences) if head and head in s), None)
+        if k is not None and k not in found:
+            found[k] = Chatter(k + 1, label or line.strip(), "label")
+    merged: list[Chatter] = []
+    for k in sorted(found):  # a run of chatter sentences is one finding
+        c = found[k]
+        prev = merged[-1] if merged else None
+        if prev is not None and (prev.last or prev.sentence) == c.sentence - 1:
+            merged[-1] = Chatter(prev.sentence, f"{prev.text} {c.text}", prev.kind, c.sentence)
+        else:
+            merged.append(c)
+    return merged
 
 
 def parse(story: str) -> Doc:
