@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from batch.inputs import BatchInputError
+from record.settings import check_settings
 
 EXPORT_FORMATS = ("epub", "docx", "pdf", "manuscript")  # publish.export_book's; Markdown is ours
 
@@ -22,6 +23,7 @@ class BatchConfig:
     progress: bool = field(default=True, metadata={"help": "show the progress bar on stderr"})
 
     def __post_init__(self):
+        check_settings(self, BatchInputError)  # types and finiteness first (record/settings.py)
         unknown = [f for f in self.formats if f not in EXPORT_FORMATS]
         if unknown:
             raise BatchInputError(f"export format {unknown[0]!r} unknown; use {', '.join(EXPORT_FORMATS)} "

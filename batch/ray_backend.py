@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass, field
 
 from record.errors import UserError
+from record.settings import check_settings
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 EMPTY_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
@@ -45,6 +46,7 @@ class RayOptions:
     connect_timeout: float = field(default=15.0, metadata={"help": "seconds to wait for a cluster address to answer"})
 
     def __post_init__(self):
+        check_settings(self, RayBackendError)  # types and finiteness first (record/settings.py)
         if self.workers is not None and self.workers < 1:
             raise RayBackendError(f"--workers must be at least 1, got {self.workers}")
         if self.cpus_per_worker <= 0:

@@ -37,6 +37,7 @@ import numpy as np
 from critics.base import CriticError
 from critics.panel_versions import (add_version, current_version, current_weights, ensure_hand_version, hand_weights,
                                     normalize, use_version)
+from record.settings import check_settings
 
 
 class FitError(CriticError):
@@ -56,6 +57,7 @@ class FitConfig:
     iterations: int = field(default=20000, metadata={"help": "cap on gradient steps"})
 
     def __post_init__(self):
+        check_settings(self, FitError)  # types and finiteness first (record/settings.py)
         if not 0 < self.heldout < 1:
             raise FitError(f"heldout must be a share in (0, 1), got {self.heldout}")
         if self.l2 < 0:

@@ -36,6 +36,7 @@ from typing import Any
 
 from critics.base import CriticError, CriticScore, clamp01
 from critics.registry import CRITICS, DEFAULT_CRITICS, critic_class
+from record.settings import check_settings
 
 CAP_SLACK = 0.1  # share of the guard cap that still follows the total, so capped stories do not tie
 
@@ -70,6 +71,7 @@ class PanelConfig:
     def __post_init__(self):
         if isinstance(self.critics, str):
             self.critics = [c.strip() for c in self.critics.split(",") if c.strip()]
+        check_settings(self, CriticError)  # types and finiteness first (record/settings.py)
         if not self.critics:
             raise CriticError("a panel needs at least one critic; known critics: " + ", ".join(CRITICS))
         for name in [*self.critics, *self.weights, *self.floors]:

@@ -104,7 +104,7 @@ def run_book_set(args) -> int:
 def run_book_list(args) -> int:
     from record import open_record
 
-    rec = open_record(args.workspace)
+    rec = open_record(args.workspace, readonly=True)
     for book in rec.books():
         _print_book(_book_summary(rec, book), args.json)
     if not args.json and not rec.books():
@@ -118,7 +118,7 @@ def run_export(args) -> int:
     from publish.export import export_book
     from record import open_record
 
-    rec = open_record(args.workspace)
+    rec = open_record(args.workspace, readonly=True)  # an export only reads the record
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         path = export_book(rec, args.book, args.format, args.out, force=args.force, cover=args.cover)

@@ -17,14 +17,24 @@ round names its parent round and the pairs it was taught with. ``draft_lineage``
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
+import os
+import re
+import shutil
+import socket
 import sqlite3
+import sys
+import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import quote
 
+from record.disk import DiskFullError, disk_full_message
 from record.errors import UserError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -244,8 +254,112 @@ SCHEMA_VERSION = len(MIGRATIONS)
 JSON_COLUMNS = {"style_targets", "settings", "config", "metrics", "weights", "meta"}
 
 
+# How long a writer waits for another process to let go of the record before it gives up with a
+# message naming who holds it (seconds; SCRIPTORIUM_BUSY_TIMEOUT overrides it).
+BUSY_WAIT = 60.0
+_PROCESS = {"kind": None}  # what this process is ("studio", "batch", ...), shown to the processes it blocks
+
+
 class RecordError(UserError):
     """The record cannot be opened or a write was refused; the message says what to do."""
+
+
+class RecordBusyError(RecordError):
+    """Another process held the record's write lock for longer than this one would wait."""
+
+
+def set_process_kind(kind: str) -> None:
+    """Name this process (a CLI command, the studio) for the messages of the processes it blocks."""
+    _PROCESS["kind"] = kind
+
+
+def _busy_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get("SCRIPTORIUM_BUSY_TIMEOUT", BUSY_WAIT)))
+    except ValueError:
+        return BUSY_WAIT
+
+
+def _schema_tables(version: int) -> set[str]:
+    """The tables the migrations up to ``version`` create (and do not drop)."""
+    tables: set[str] = set()
+    for script in MIGRATIONS[:version]:
+        tables |= set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", script, re.I))
+        tables -= set(re.findall(r"DROP TABLE (?:IF EXISTS )?(\w+)", script, re.I))
+        for old, new in re.findall(r"ALTER TABLE (\w+) RENAME TO (\w+)", script, re.I):
+            tables.discard(old)
+            tables.add(new)
+    return tables
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+class _Processes:
+    """Which Scriptorium processes have a record open for writing: one small JSON file each in
+    ``<record>.processes/``, removed on close or exit (a killed process's file is ignored once its
+    pid is gone). SQLite cannot say who holds its lock; this lets a blocked writer name them."""
+
+    def __init__(self, record: Path):
+        self.folder = record.with_name(record.name + ".processes")
+        self.file: Path | None = None
+
+    def register(self) -> None:
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "kind": _PROCESS["kind"] or Path(sys.argv[0]).name,
+                "command": " ".join(["scriptorium", *sys.argv[1:]])[:160], "since": time.time()}
+        try:
+            self.folder.mkdir(exist_ok=True)
+            self.file = self.folder / f"{os.getpid()}-{id(self):x}.json"
+            self.file.write_text(json.dumps(info))
+            atexit.register(self.unregister)
+        except OSError:  # best effort: a full or read-only disk only costs the name in a message
+            self.file = None
+
+    def unregister(self) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.unlink()
+            self.file = None
+
+    def others(self) -> list[dict[str, Any]]:
+        """The other live processes that have the record open."""
+        found = []
+        host = socket.gethostname()
+        for f in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+            if f == self.file:
+                continue
+            try:
+                info = json.loads(f.read_text())
+                pid = int(info["pid"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if info.get("host") == host:
+                if pid == os.getpid():
+                    continue
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:  # gone (killed): forget it
+                    with contextlib.suppress(OSError):
+                        f.unlink()
+                    continue
+                except PermissionError:
+                    pass
+            found.append(info)
+        return found
+
+    def describe(self) -> str:
+        others = self.others()
+        if not others:
+            return ("no other Scriptorium process has it open, so another program holds it (an sqlite3 shell, "
+                    "a backup or sync tool?)")
+        parts = []
+        for info in others:
+            since = time.strftime("%H:%M:%S", time.localtime(info.get("since", 0)))
+            where = f" on {info['host']}" if info.get("host") != socket.gethostname() else ""
+            parts.append(f"{info.get('kind') or 'a Scriptorium process'} (`{info.get('command', '')}`, "
+                         f"pid {info['pid']}{where}, open since {since})")
+        return ("held by " if len(parts) == 1 else "held by one of: ") + "; ".join(parts)
 
 
 def _row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
@@ -264,37 +378,75 @@ def _dump(value: Any) -> Any:
 class Record:
     """A connection to one workspace's record. Safe to share between threads."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool = False, busy_wait: float | None = None):
         self.conn = conn
         self.path = path
+        self.readonly = readonly
+        self.busy_wait = _busy_wait() if busy_wait is None else busy_wait
         self._lock = threading.RLock()
         self._depth = 0
+        self._processes = _Processes(path)
+        self._copy: weakref.finalize | None = None  # removes a read-only record's private copy
 
     # ---- opening and migrating ------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> "Record":
+    def open(cls, path: str | Path, readonly: bool = False, busy_wait: float | None = None) -> "Record":
+        """Open (creating and migrating if needed) the record at ``path``.
+
+        ``readonly``: for commands that only read (list, show, export): nothing is created or
+        migrated, and a record in a read-only folder opens too. ``busy_wait``: seconds a write
+        waits for another process's lock (default ``BUSY_WAIT`` or $SCRIPTORIUM_BUSY_TIMEOUT).
+        """
         path = Path(path)
         if path.exists():
             if path.is_dir():
                 raise RecordError(f"record {path} is a folder; expected an SQLite file")
-            with open(path, "rb") as f:
-                head = f.read(16)
+            try:
+                with open(path, "rb") as f:
+                    head = f.read(16)
+            except OSError as e:
+                raise RecordError(f"cannot read record {path} ({e.strerror}); check its permissions") from e
             if head and head != SQLITE_MAGIC:
                 raise RecordError(
                     f"{path} is not an SQLite database (it starts with {head[:8]!r}); "
                     "move it aside or choose another --workspace"
                 )
+            if readonly:
+                return cls._open_readonly(path, busy_wait)
+            if not _writable(path.parent) or not _writable(path):
+                raise RecordError(
+                    f"record {path} is read-only (its folder or file cannot be written) and this command writes "
+                    "to it; commands that only read (book list, export, rounds, pairs list) still work on it. "
+                    "Fix the permissions, or copy the workspace somewhere writable and pass --workspace"
+                )
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if readonly and not _writable(path.parent):
+                raise RecordError(f"there is no record at {path} and its folder is read-only; pass --workspace "
+                                  "with the workspace folder that holds record.sqlite")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise RecordError(f"cannot create the workspace folder {path.parent} ({e.strerror}); "
+                                  "pass --workspace with a writable folder") from e
+            if not _writable(path.parent):
+                raise RecordError(f"cannot create the record {path}: its folder is read-only; pass --workspace "
+                                  "with a writable folder")
+        rec = None
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
             conn.row_factory = _row
-            conn.execute("PRAGMA journal_mode=WAL")
+            rec = cls(conn, path, busy_wait=busy_wait)
+            conn.execute(f"PRAGMA busy_timeout={int(min(rec.busy_wait, 2.0) * 1000)}")
+            rec._retry(lambda: conn.execute("PRAGMA journal_mode=WAL"), "opening")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
             version = conn.execute("PRAGMA user_version").fetchone()["user_version"]
         except sqlite3.DatabaseError as e:
+            if rec is not None:
+                rec.conn.close()
+                translated = rec._translate(e, "opening the record")
+                if translated is not e:
+                    raise translated from e
             raise RecordError(f"cannot open record {path}: {e}; move it aside or choose another --workspace") from e
         if version > SCHEMA_VERSION:
             conn.close()
@@ -302,21 +454,146 @@ class Record:
                 f"record {path} has schema version {version}, newer than this Scriptorium "
                 f"understands ({SCHEMA_VERSION}); upgrade Scriptorium to open it"
             )
-        rec = cls(conn, path)
-        rec._migrate(version)
+        try:
+            rec._migrate(version)
+        except BaseException:
+            conn.close()
+            raise
+        rec._check_tables(SCHEMA_VERSION)
+        rec._processes.register()
         return rec
+
+    @classmethod
+    def _open_readonly(cls, path: Path, busy_wait: float | None) -> "Record":
+        """A read-only connection. In a writable folder SQLite keeps its usual WAL files beside the
+        record (``mode=ro``); in a read-only folder it cannot, so the file is opened as immutable,
+        or, when a write-ahead log with changes not yet folded into the file lies beside it (a
+        writer was killed), a private copy of both is read instead, so no committed change is missed."""
+        copy = None
+        if _writable(path.parent):
+            target, extra = path, "mode=ro"
+        else:
+            wal = path.with_name(path.name + "-wal")
+            if wal.is_file() and wal.stat().st_size > 0:
+                try:
+                    copy = Path(tempfile.mkdtemp(prefix="scriptorium-readonly-"))
+                    shutil.copy2(path, copy / path.name)
+                    shutil.copy2(wal, copy / wal.name)
+                except OSError as e:
+                    if copy is not None:
+                        shutil.rmtree(copy, ignore_errors=True)
+                    raise RecordError(f"record {path} is in a read-only folder with unsaved changes in {wal.name}, "
+                                      f"and copying them to read failed ({e.strerror}); free some space in the "
+                                      "temporary folder or open the workspace where it can be written") from e
+                target, extra = copy / path.name, "mode=ro"
+            else:
+                target, extra = path, "mode=ro&immutable=1"
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(target.absolute()))}?{extra}", uri=True, isolation_level=None,
+                                   check_same_thread=False, timeout=30)
+            conn.row_factory = _row
+            rec = cls(conn, path, readonly=True, busy_wait=busy_wait)
+            if copy is not None:  # removed on close, or at exit by a command that never closes
+                rec._copy = weakref.finalize(rec, shutil.rmtree, str(copy), True)
+            conn.execute(f"PRAGMA busy_timeout={int(min(rec.busy_wait, 2.0) * 1000)}")
+            version = conn.execute("PRAGMA user_version").fetchone()["user_version"]
+        except sqlite3.DatabaseError as e:
+            if copy is not None:
+                shutil.rmtree(copy, ignore_errors=True)
+            raise RecordError(f"cannot read record {path}: {e}; check that it is a Scriptorium record "
+                              "(pass --workspace with the workspace folder)") from e
+        if version > SCHEMA_VERSION:
+            rec.close()
+            raise RecordError(
+                f"record {path} has schema version {version}, newer than this Scriptorium "
+                f"understands ({SCHEMA_VERSION}); upgrade Scriptorium to open it"
+            )
+        rec._check_tables(version)
+        return rec
+
+    def _check_tables(self, version: int) -> None:
+        have = {r["name"] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+        missing = sorted(_schema_tables(version) - have)
+        if missing:
+            self.close()
+            raise RecordError(
+                f"record {self.path} is missing table(s) {', '.join(missing)}: it was damaged or changed by another "
+                "program. Restore it from a backup, or move it aside (keep it: its other tables are intact) and "
+                "choose another --workspace"
+            )
 
     def _migrate(self, version: int) -> None:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             # executescript commits on its own, so the version bump rides inside the script.
-            self.conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+            sql = f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;"
+            try:
+                self._retry(lambda: self.conn.executescript(sql), "upgrading the record")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
+        self._processes.unregister()
         self.conn.close()
+        if self._copy is not None:
+            self._copy()
+
+    # ---- errors, locks and retries --------------------------------------------------------
+
+    def _translate(self, e: BaseException, what: str) -> BaseException:
+        """A user-facing error for what SQLite said, or ``e`` itself when it is a bug."""
+        if not isinstance(e, sqlite3.Error):
+            return e
+        text = str(e).lower()
+        if "database is locked" in text or "database is busy" in text or getattr(e, "sqlite_errorcode", 0) in (5, 6):
+            return RecordBusyError(
+                f"the record {self.path} is busy: another process has been writing to it for over "
+                f"{self.busy_wait:.0f} s while this one was {what}; it is {self._processes.describe()}. Wait for it "
+                "to finish (or stop it), then run the same command again; nothing was written by this one "
+                "(SCRIPTORIUM_BUSY_TIMEOUT=SECONDS waits longer)"
+            )
+        if "disk is full" in text or getattr(e, "sqlite_errorcode", 0) == 13:
+            return DiskFullError(disk_full_message(self.path.parent, f"{what} the record",
+                                                   after="the change was rolled back and everything recorded before "
+                                                         "it is intact"))
+        if "readonly database" in text or "read-only" in text:
+            return RecordError(
+                f"the record {self.path} cannot be written (opened read-only, or its folder or file is read-only) "
+                f"while {what}; fix the permissions, or copy the workspace somewhere writable and pass --workspace"
+            )
+        if "no such table" in text or "no such column" in text:
+            return RecordError(
+                f"the record {self.path} lacks part of its schema ({e}): it was damaged, or written by an older "
+                "Scriptorium and opened read-only; open it once with a command that writes (which upgrades it), "
+                "or restore it from a backup"
+            )
+        return e
+
+    def _retry(self, step, what: str):
+        """Run ``step`` (one SQLite call that takes the write lock), retrying while another process
+        holds the lock, up to ``busy_wait`` seconds in all."""
+        deadline = time.monotonic() + self.busy_wait
+        delay = 0.05
+        while True:
+            try:
+                return step()
+            except sqlite3.OperationalError as e:
+                busy = "locked" in str(e).lower() or "busy" in str(e).lower()
+                if not busy or time.monotonic() >= deadline:
+                    translated = self._translate(e, what)
+                    if translated is e:
+                        raise
+                    raise translated from e
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 1.0)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Record"]:
-        """All writes inside commit together or not at all. Nested use joins the outer one."""
+        """All writes inside commit together or not at all. Nested use joins the outer one.
+
+        Waits up to ``busy_wait`` seconds for another process's write lock; a full disk, a lock
+        held too long or a read-only record end in a ``UserError`` with the change rolled back."""
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -325,27 +602,43 @@ class Record:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
+            if self.readonly:
+                raise self._translate(sqlite3.OperationalError("attempt to write a readonly database"), "writing")
+            self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"), "waiting to write")
             self._depth = 1
             try:
                 yield self
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
                 self.conn.execute("COMMIT")
+            except BaseException as e:
+                if self.conn.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                translated = self._translate(e, "writing")
+                if translated is not e:
+                    raise translated from e
+                raise
             finally:
                 self._depth = 0
 
     # ---- small generic helpers ------------------------------------------------------------
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, self._reading():
             return self.conn.execute(sql, params).fetchall()
 
     def one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
-        with self._lock:
+        with self._lock, self._reading():
             return self.conn.execute(sql, params).fetchone()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as e:
+            translated = self._translate(e, "reading")
+            if translated is e:
+                raise
+            raise translated from e
 
     def insert(self, table: str, **values: Any) -> int:
         cols = ", ".join(values)

@@ -110,7 +110,7 @@ def run_pairs(args) -> int:
     from record import open_record
     from training.pairs import pairs_from_drafts, write_pairs_jsonl
 
-    rec = open_record(args.workspace)
+    rec = open_record(args.workspace, readonly=args.action in ("list", "export"))
     if args.action == "build":
         rules = pair_rules_from_args(args)
         draft_ids = [r["id"] for r in rec.query("SELECT DISTINCT draft_id AS id FROM scores WHERE critic = 'panel' ORDER BY draft_id")]
@@ -276,7 +276,7 @@ def round_json(rec, row: dict) -> dict:
 def run_rounds(args) -> int:
     from record import open_record
 
-    rec = open_record(args.workspace)
+    rec = open_record(args.workspace, readonly=args.action in ("list", "show"))
     if args.action == "list":
         rows = rec.rounds()
         for row in rows:

@@ -9,11 +9,12 @@ wrong and what is expected.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from record.errors import UserError
+from record.settings import check_settings, load_settings
 
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust", "bco_pair", "sppo_hard", "apo_zero", "apo_down", "sigmoid_norm")
 REPORT_TO = ("none", "tensorboard", "trackio")
@@ -56,6 +57,7 @@ class RoundConfig:
     def __post_init__(self):
         if isinstance(self.lora_targets, str):
             self.lora_targets = self.lora_targets.split() if self.lora_targets != "all-linear" else ["all-linear"]
+        check_settings(self, RoundConfigError)  # types and finiteness first: nan passes every range check
         checks = [
             (self.beta > 0, f"beta must be > 0 (the DPO temperature), got {self.beta}"),
             (self.sft_weight >= 0, f"sft_weight must be >= 0 (0 turns the chosen-draft NLL term off), got {self.sft_weight}"),
@@ -82,24 +84,7 @@ class RoundConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None, **overrides: Any) -> "RoundConfig":
-        """Settings from a flat YAML file, then keyword overrides (None values ignored)."""
-        values: dict[str, Any] = {}
-        if path is not None:
-            import yaml
-
-            path = Path(path)
-            if not path.is_file():
-                raise RoundConfigError(f"round config {path} does not exist; pass --config with a YAML file")
-            try:
-                loaded = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as e:
-                raise RoundConfigError(f"round config {path} is not valid YAML: {e}") from e
-            if not isinstance(loaded, dict):
-                raise RoundConfigError(f"round config {path} must be a flat mapping of settings")
-            values.update(loaded)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise RoundConfigError(f"unknown round setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**values)
+        """Settings from a flat YAML file, then keyword overrides (None values ignored); YAML values
+        are coerced to the fields' types (``1e-4`` is read as a string by PyYAML), with the file
+        named in the message when one is wrong."""
+        return load_settings(cls, path, RoundConfigError, "round config", **overrides)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from record.errors import UserError
+from record.settings import check_settings
 from training.config import RoundConfig
 from training.pairs import PairRules
 
@@ -46,6 +47,7 @@ class CotrainConfig:
     instructions: str = field(default="", metadata={"help": "system message for drafting"})
 
     def __post_init__(self):
+        check_settings(self, CotrainError)  # types and finiteness first (record/settings.py)
         if not isinstance(self.rounds, int) or self.rounds < 1:
             raise CotrainError(f"rounds must be >= 1, got {self.rounds}")
         if self.heldout < 0:

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
 from record.errors import UserError
+from record.settings import check_settings
 
 INVENT_INSTRUCTIONS = (
     "You invent story prompts for a fiction workshop. Reply with exactly one new story prompt: one or two "
@@ -70,6 +71,7 @@ class InventConfig:
     seed: int = field(default=0, metadata={"help": "random seed (examples shown and sampling)"})
 
     def __post_init__(self):
+        check_settings(self, ExerciseError)  # types and finiteness first (record/settings.py)
         checks = [
             (1 <= self.min_words <= self.max_words, f"need 1 <= min_words <= max_words, got {self.min_words}, {self.max_words}"),
             (0 <= self.min_distinct <= 1, f"min_distinct must be in [0, 1], got {self.min_distinct}"),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from record.errors import UserError
+from record.settings import check_settings
 
 MODES = ("best_worst", "all")
 
@@ -44,6 +45,7 @@ class PairRules:
                                                                   "(never less than min_margin)"})
 
     def __post_init__(self):
+        check_settings(self, PairError)  # types and finiteness first (record/settings.py)
         if self.mode not in MODES:
             raise PairError(f"pair mode {self.mode!r} unknown; use one of {', '.join(MODES)}")
         if self.min_margin < 0:

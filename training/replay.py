@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from record.errors import UserError
+from record.settings import check_settings
 from training.config import RoundConfig
 
 
@@ -60,6 +61,7 @@ class ReplayConfig:
     seed: int = field(default=0, metadata={"help": "seed for the SFT LoRA init and data order"})
 
     def __post_init__(self):
+        check_settings(self, ReplayError)  # types and finiteness first (record/settings.py)
         checks = [
             (self.sft_epochs > 0, f"sft_epochs must be > 0, got {self.sft_epochs}"),
             (self.sft_max_steps == -1 or self.sft_max_steps >= 1, f"sft_max_steps must be -1 or >= 1, got {self.sft_max_steps}"),

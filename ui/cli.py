@@ -52,10 +52,25 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 0 if args.command is None else 2
+    from record.settings import check_flags
+    from record.store import set_process_kind
+
+    set_process_kind(" ".join(str(v) for v in (args.command, getattr(args, f"{args.command}_command", None)) if v))
     try:
+        check_flags(args)  # argparse's float takes "nan" and "inf"
         return int(args.run(args) or 0)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        from record.disk import is_disk_full
+
+        if not is_disk_full(e):
+            raise
+        # A full disk where no caller named the folder: still a message, never a traceback.
+        print(f"error: a disk is full: `{args.command}` could not write ({type(e).__name__}: {str(e)[:200]}); "
+              "free some space on the workspace's disk (and --out's, if given) and run the same command again; "
+              "nothing already saved was lost", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; finished work is in the record", file=sys.stderr)

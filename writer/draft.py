@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator
 
 from record.errors import UserError
+from record.settings import check_settings
 
 DEFAULT_INSTRUCTIONS = (
     "You are a fiction writer. Write a complete, vivid short story for the prompt. "
@@ -51,7 +52,8 @@ class DraftConfig:
     batch_tokens: int = field(default=16384, metadata={"help": "memory bound: rows x (prompt + new tokens) per batch"})
 
     def __post_init__(self):
-        if not isinstance(self.k, int) or not 1 <= self.k <= MAX_K:
+        check_settings(self, DraftError)  # types and finiteness first: nan passes every range check
+        if not 1 <= self.k <= MAX_K:
             raise DraftError(f"k must be between 1 and {MAX_K} candidates per prompt, got {self.k}")
         if self.temperature < 0:
             raise DraftError(f"temperature must be >= 0, got {self.temperature}")
