@@ -1,68 +1,111 @@
-"""Calibration: how well the critics agree with people, and whether they catch planted damage.
+"""Calibration: do the critics agree with people, and do they catch planted damage?
 
-    scriptorium critics calibrate ../shared/data/critic-dev            # Markdown tables
-    python -m critics.calibrate ../shared/data/critic-dev --boot 1000
+    scriptorium critics calibrate ../shared/data/critic-dev                 # Markdown, val split
+    scriptorium critics calibrate ../shared/data/critic-dev --json --boot 200
+    python -m critics.calibrate ../shared/data/critic-dev --split all
 
-Two parts, on each file of the folder (``hanna_human96.csv``: 96 human stories, mean of three
-raters on six criteria; ``hanna_mixed30.jsonl``: 30 human and machine stories):
+Reads the critic-dev folder with ``critics.devdata.load_dev`` and keeps the stories of one side
+of its split by prompt (``--split val``, the default; ``train``; ``all``). A critic trained on
+the train prompts (the ``reader``) may only be judged on ``val``: on the other sides its numbers
+measure what it was fitted to. And even on ``val`` these are dev numbers, not results: the team
+is judged on held-out human judgments it does not have.
 
-1. Agreement with people: Kendall tau-b and Spearman rho of each critic and of the panel total
-   against each criterion's mean human score, with 95% percentile bootstrap intervals
-   (stories resampled with replacement).
-2. Self-supervised checks on every story (accuracy: the original scores strictly higher; a tie
-   counts as a miss), for the critic that should catch the damage and for the panel:
-   - coherence: the story with its sentences shuffled (seeded; paragraph sizes kept);
-   - lexical: one paragraph repeated three times (a story without paragraph breaks is cut into
-     4-sentence blocks and its middle block is repeated);
-   - relevance: the story against every story of the same file written for another prompt,
-     all under this story's prompt (stories that share its prompt are left out);
-   - panel: the story truncated to its first third (by sentences).
+Scored in one run, with the same texts: every critic on the panel, the panel total, and four
+naive baselines (``length`` in words, ``flesch`` reading ease, ``ttr`` type-token ratio,
+``cosine`` of the prompt's and the story's MiniLM vectors; the story's is the mean of its
+sentence vectors, as the panel embeds it). Each number comes with a 95% percentile bootstrap
+interval over prompts (every story of a resampled prompt comes along; rated pairs across prompts
+resample pairs), the same resamples for every scorer. The checks:
 
-Protocol (the "held-out" columns): the critics' measures and constants are chosen on the
-even-numbered rows of hanna_human96 only (the "dev" half, row 0 first); "held-out" is every
-other story: the odd rows of hanna_human96 and all of hanna_mixed30. A check's held-out
-accuracy averages over held-out stories; in the relevance check a held-out story is still
-compared with every story of its file written for another prompt, dev rows included.
+1. ``auc``: human96 stories against the llm576 stories for the same prompts, each cropped to its
+   first whole sentences of 90-150 words (``crop``; the held-out set is 90-150-word stories),
+   and as written; per LLM model on the crops. AUC counts a tie as half.
+2. ``tau``: Kendall tau-b and Spearman rho against people's mean ratings, human96 and mixed30,
+   each criterion (coherence stands for the held-out "cohesion", engagement for "likability").
+3. ``pairs``: a human story against each LLM story for the same prompt, both cut to the same
+   number of words (``first_words``, the shorter's length, at most 150): the share where the
+   score prefers the human one (a tie counts half), the dev analogue of the held-out "published
+   author vs LLM imitation" pairs.
+4. ``damage``: on 100-150-word crops of human96 and llm576 stories, the share where the story
+   strictly beats (a tie is a miss) its copy with sentences shuffled, another prompt's story of
+   the same file under this story's prompt (three rivals each), a splice (its first half and a
+   rival's second half), a block of two sentences repeated (cropped back to the same length),
+   and chat chatter added before, after or around it (``CHATTER_BEFORE``/``CHATTER_AFTER``).
+5. ``length``: within same-prompt pairs of human96 and llm576 (all, and human-vs-LLM only), the
+   share where the score prefers the longer text, next to the share people gave the longer
+   story among rated pairs (within human96, within mixed30, mean rating over the six criteria
+   differing by >= 0.5), and the scorer's share on those same pairs. A scorer is flagged when
+   its 95% interval for same-prompt pairs lies above one half, or when, on rated pairs, the
+   interval of (its share minus people's share, paired by pair) lies above zero.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import random
+import re
+import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from critics.base import CriticError
+from critics.devdata import CRITERIA, load_dev
+from critics.text import WORD_RE, normalize, parse
 
-RATED_RELEVANT = 4.0  # the relevance check is also reported for stories people rated at least this relevant
-CRITERIA = ["relevance", "coherence", "empathy", "surprise", "engagement", "complexity"]
+SPLITS = ("val", "train", "all")
+BASELINES = ("length", "flesch", "ttr", "cosine")
+TRAINED_ON_DEV = ("reader",)  # critics fitted to the train prompts of critics.devdata's split
+AUC_CROP = (90, 150)           # words: the held-out human-vs-GPT-2 stories are 90-150 words
+DAMAGE_CROP = (100, 150)       # words: the held-out shuffle / another-prompt checks
+PAIR_WORDS = 150               # length-balanced pairs: both cut to min(this, the shorter's words)
+RIVALS = 3                     # another prompt's stories per story
+RATED_GAP = 0.5                # people prefer one story of a rated pair when means differ by this
+TAU_CRITERIA = ("coherence", "engagement", "relevance")  # ~ held-out cohesion, likability, relevance
+CHUNK = 64                     # texts per panel call
+GOALS = {"auc": 0.80, "coherence": 0.30, "engagement": 0.25, "relevance": 0.45, "pairs": 0.65,
+         "shuffled": 0.95, "another prompt": 0.95}  # the issue's targets on held-out data
+
+CHATTER_BEFORE = [
+    "Sure! Here is a story about {topic}:",
+    "Of course! Here's a short story based on your prompt.",
+    "Great prompt! Let's get started.",
+    "Certainly! Below is a short story inspired by the prompt \"{prompt}\".",
+    "Okay, here's my take on this one:",
+    "As an AI language model, I'd be happy to write this story for you.",
+]
+CHATTER_AFTER = [
+    "I hope you enjoyed it! Let me know if you'd like any changes.",
+    "Let me know if you want me to make it longer or change the ending!",
+    "Would you like me to continue the story or try a different tone?",
+    "I hope this captures what you were looking for. Feel free to ask for edits.",
+    "That's the end of the story. Is there anything else I can help you with?",
+]
 
 
 # ---- statistics (pure) --------------------------------------------------------------------
 
-def rankdata(x: np.ndarray) -> np.ndarray:
-    """Ranks from 1, ties get their average rank."""
+def rankdata(x) -> np.ndarray:
+    """Ranks from 1, ties get their average rank.
+
+    >>> rankdata([3, 1, 3]).tolist()
+    [2.5, 1.0, 2.5]
+    """
     x = np.asarray(x, dtype=float)
     order = np.argsort(x, kind="mergesort")
-    ranks = np.empty(len(x))
     sx = x[order]
-    i = 0
-    while i < len(x):
-        j = i
-        while j + 1 < len(x) and sx[j + 1] == sx[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
+    # for every run of equal values, the average of its 1-based positions
+    starts = np.r_[0, np.flatnonzero(np.diff(sx)) + 1]
+    ends = np.r_[starts[1:], len(x)]
+    ranks = np.empty(len(x))
+    for a, b in zip(starts, ends):
+        ranks[order[a:b]] = (a + b + 1) / 2
     return ranks
 
 
 def spearman(x, y) -> float:
     rx, ry = rankdata(x), rankdata(y)
-    if rx.std() == 0 or ry.std() == 0:
+    if len(rx) < 2 or rx.std() == 0 or ry.std() == 0:
         return float("nan")
     return float(np.corrcoef(rx, ry)[0, 1])
 
@@ -78,73 +121,134 @@ def kendall_tau_b(x, y) -> float:
     dy = np.sign(y[:, None] - y[None, :])
     iu = np.triu_indices(len(x), 1)
     dx, dy = dx[iu], dy[iu]
-    concordant_minus_discordant = float(np.sum(dx * dy))
     nx, ny = float(np.sum(dx != 0)), float(np.sum(dy != 0))
     if nx == 0 or ny == 0:
         return float("nan")
-    return concordant_minus_discordant / math.sqrt(nx * ny)
+    return float(np.sum(dx * dy)) / math.sqrt(nx * ny)
 
 
-def bootstrap_ci(x, y, stat, boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+def auc(pos, neg) -> float:
+    """P(a positive scores above a negative), a tie counting half (Mann-Whitney U / n_pos n_neg).
+
+    >>> auc([3, 2], [1, 2])
+    0.875
+    """
+    pos, neg = np.asarray(pos, dtype=float), np.asarray(neg, dtype=float)
+    if not len(pos) or not len(neg):
+        return float("nan")
+    ranks = rankdata(np.r_[pos, neg])
+    u = ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
+    return float(u / (len(pos) * len(neg)))
+
+
+def prefers(a, b) -> np.ndarray:
+    """1 where a > b, 0.5 where equal, 0 where a < b (a tie is a coin toss).
+
+    >>> prefers([2, 1, 1], [1, 1, 2]).tolist()
+    [1.0, 0.5, 0.0]
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return (a > b) + 0.5 * (a == b)
+
+
+def beats(a, b) -> np.ndarray:
+    """1 where a > b strictly, else 0 (a tie is a miss: the damage went unseen).
+
+    >>> beats([2, 1, 1], [1, 1, 2]).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    return (np.asarray(a, dtype=float) > np.asarray(b, dtype=float)).astype(float)
+
+
+def resamples(groups, boot: int, seed: int = 0) -> list[np.ndarray]:
+    """``boot`` bootstrap resamples of item indices, drawing whole groups with replacement (a
+    group's items come along together: the prompt is the unit that varies independently).
+
+    >>> [sorted(r.tolist()) for r in resamples(["a", "b", "a"], 2, seed=1)]
+    [[0, 1, 2], [1, 1]]
+    """
+    keys = {}
+    members: list[list[int]] = []
+    for i, g in enumerate(groups):
+        if g not in keys:
+            keys[g] = len(members)
+            members.append([])
+        members[keys[g]].append(i)
+    if not members:
+        return []
+    arrays = [np.asarray(m) for m in members]
     rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(boot):
-        idx = rng.integers(0, len(x), len(x))
-        v = stat(x[idx], y[idx])
-        if not math.isnan(v):
-            values.append(v)
-    if not values:
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(values, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
-    return float(lo), float(hi)
+    return [np.concatenate([arrays[g] for g in rng.integers(0, len(arrays), len(arrays))]) for _ in range(boot)]
 
 
-# ---- data ---------------------------------------------------------------------------------
-
-@dataclass
-class Story:
-    id: str
-    prompt: str
-    story: str
-    human: dict[str, float]
-    dev: bool  # looked at while designing the critics
-
-
-def load_folder(folder) -> dict[str, list[Story]]:
-    """The critic-dev files found in ``folder``: file name -> stories."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise CriticError(f"calibration data folder {folder} does not exist; pass the critic-dev folder "
-                          "(hanna_human96.csv, hanna_mixed30.jsonl)")
-    out: dict[str, list[Story]] = {}
-    csv_path = folder / "hanna_human96.csv"
-    if csv_path.is_file():
-        with open(csv_path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        out[csv_path.name] = [Story(str(r["story_id"]), r["prompt"], r["story"],
-                                    {c: float(r[c.capitalize()]) for c in CRITERIA}, k % 2 == 0)
-                              for k, r in enumerate(rows)]
-    jsonl_path = folder / "hanna_mixed30.jsonl"
-    if jsonl_path.is_file():
-        stories = []
-        for line in jsonl_path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                r = json.loads(line)
-                stories.append(Story(str(r["id"]), r["prompt"], r["story"], {c: float(r[c]) for c in CRITERIA}, False))
-        out[jsonl_path.name] = stories
-    if not out:
-        raise CriticError(f"no calibration files in {folder}; expected hanna_human96.csv and/or hanna_mixed30.jsonl")
-    return out
+def interval(stat, n: int, draws: list[np.ndarray], level: float = 0.95) -> dict:
+    """{"value", "lo", "hi", "n"}: ``stat(indices)`` on all ``n`` items and its percentile interval
+    over the bootstrap ``draws`` (resamples where the statistic is undefined are left out)."""
+    value = stat(np.arange(n)) if n else float("nan")
+    values = [v for v in (stat(idx) for idx in draws) if not math.isnan(v)]
+    lo, hi = (np.percentile(values, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]) if values
+              else (float("nan"), float("nan")))
+    return {"value": float(value), "lo": float(lo), "hi": float(hi), "n": int(n)}
 
 
-# ---- perturbations (pure) -----------------------------------------------------------------
+def mean_of(values) -> callable:
+    values = np.asarray(values, dtype=float)
+    return lambda idx: float(values[idx].mean()) if len(idx) else float("nan")
 
-def _paragraph_blocks(doc, block: int = 4) -> list[list[str]]:
-    if len(doc.paragraphs) >= 2:
-        return [[doc.sentences[i] for i in p] for p in doc.paragraphs]
-    s = doc.sentences
-    return [s[i:i + block] for i in range(0, len(s), block)]
+
+# ---- perturbations and crops (pure) --------------------------------------------------------
+
+def _regroup(doc, sentences: list[str]) -> str:
+    """Sentences poured into paragraphs of the original sizes (the last one takes the rest), so a
+    damaged copy keeps its original's paragraphing."""
+    sizes = [len(p) for p in doc.paragraphs] or [len(sentences)]
+    out, k = [], 0
+    for j, size in enumerate(sizes):
+        take = sentences[k:] if j == len(sizes) - 1 else sentences[k:k + size]
+        if take:
+            out.append(" ".join(take))
+        k += size
+    return "\n\n".join(out)
+
+
+def crop(text: str, lo: int, hi: int) -> str | None:
+    """The story's first whole sentences, as many as fit in ``hi`` words, if that reaches ``lo``
+    words (else None); paragraph breaks kept.
+
+    >>> crop("One two three. Four five. Six seven eight nine.", 4, 6)
+    'One two three. Four five.'
+    >>> crop("One two three four five six seven.", 2, 6) is None
+    True
+    """
+    doc = parse(text)
+    total, keep = 0, 0
+    for words in doc.sentence_words:
+        if total + len(words) > hi:
+            break
+        total += len(words)
+        keep += 1
+    if total < lo or keep == 0:
+        return None
+    out = []
+    for p in doc.paragraphs:
+        ids = [i for i in p if i < keep]
+        if ids:
+            out.append(" ".join(doc.sentences[i] for i in ids))
+    return "\n\n".join(out)
+
+
+def first_words(text: str, n: int) -> str:
+    """The (normalised) text up to the end of its ``n``-th word, formatting kept: two texts cut
+    this way have the same number of words by the critics' count.
+
+    >>> first_words("It's late , she said.  Go home now.", 4)
+    "It's late, she said"
+    """
+    text = normalize(text)
+    for k, m in enumerate(WORD_RE.finditer(text), start=1):
+        if k == n:
+            return text[:m.end()]
+    return text
 
 
 def shuffled(doc, seed: int) -> str:
@@ -156,31 +260,114 @@ def shuffled(doc, seed: int) -> str:
         rng.shuffle(order)
         if [doc.sentences[i] for i in order] != doc.sentences:
             break
-    sents = [doc.sentences[i] for i in order]
-    out, k = [], 0
-    for p in doc.paragraphs:
-        out.append(" ".join(sents[k:k + len(p)]))
-        k += len(p)
-    return "\n\n".join(out)
+    return _regroup(doc, [doc.sentences[i] for i in order])
+
+
+def _near_length(lengths: list[int], target: int) -> int:
+    """How many of the leading units to keep so their total is nearest ``target`` (at least 1)."""
+    total, best, best_gap = 0, 1, math.inf
+    for k, n in enumerate(lengths, start=1):
+        total += n
+        if abs(total - target) < best_gap:
+            best, best_gap = k, abs(total - target)
+        if total >= target:
+            break
+    return best
+
+
+def repeated_block(doc, size: int = 2) -> str | None:
+    """A block of ``size`` sentences said twice in a row, the text then cut back (at a sentence
+    end) to the length nearest the original's; None when the story is too short for the
+    repeat to survive the cut. The block starts mid-story, earlier when its second copy would be cut.
+
+    >>> d = parse("A one. B two. C three. D four. E five. F six.")
+    >>> repeated_block(d)
+    'A one. B two. C three. D four. C three. D four.'
+    """
+    s = doc.sentences
+    w = [len(x) for x in doc.sentence_words]
+    n, total = len(s), sum(w)
+    for start in range(max(0, n // 2 - size // 2), -1, -1):
+        end = min(n, start + size)
+        block = list(range(start, end))
+        if not block:
+            continue
+        order = list(range(end)) + block + list(range(end, n))
+        keep = _near_length([w[i] for i in order], total)
+        if keep >= end + len(block):  # the second copy survives the cut
+            return _regroup(doc, [s[i] for i in order[:keep]])
+    return None
+
+
+def spliced(doc, other) -> str | None:
+    """The story's first half (whole sentences, by words) followed by ``other``'s second half,
+    cut to the length nearest the original's; None when either has fewer than two sentences.
+
+    >>> spliced(parse("A a. B b. C c. D d."), parse("W w. X x. Y y. Z z."))
+    'A a. B b. Y y. Z z.'
+    """
+    if len(doc.sentences) < 2 or len(other.sentences) < 2:
+        return None
+    w = [len(x) for x in doc.sentence_words]
+    total = sum(w)
+    head = max(1, min(len(w) - 1, _near_length(w, total / 2)))
+    start = len(other.sentences) // 2
+    tail = list(range(start, len(other.sentences)))
+    lengths = w[:head] + [len(other.sentence_words[i]) for i in tail]
+    keep = max(head + 1, _near_length(lengths, total))
+    sents = doc.sentences[:head] + [other.sentences[i] for i in tail]
+    return _regroup(doc, sents[:keep])
+
+
+def topic_of(prompt: str, words: int = 10) -> str:
+    """A prompt as chatter names it: its first words, lower-cased, trailing punctuation dropped.
+
+    >>> topic_of("A baker discovers that her bread makes people tell the truth.")
+    'a baker discovers that her bread makes people tell the'
+    """
+    ws = normalize(prompt).split()[:words]
+    text = " ".join(ws).rstrip(".!?,;:")
+    return text[:1].lower() + text[1:] if text else "this prompt"
+
+
+def with_chatter(text: str, prompt: str, k: int) -> str:
+    """The same text with chat-assistant chatter: ``k`` picks the templates and where they go
+    (before, after, or both; see ``CHATTER_BEFORE`` and ``CHATTER_AFTER``).
+
+    >>> print(with_chatter("The end.", "A ghost story.", 1))
+    The end.
+    <BLANKLINE>
+    Let me know if you want me to make it longer or change the ending!
+    """
+    before = CHATTER_BEFORE[k % len(CHATTER_BEFORE)].format(topic=topic_of(prompt), prompt=normalize(prompt))
+    after = CHATTER_AFTER[k % len(CHATTER_AFTER)]
+    where = k % 3
+    if where == 0:
+        return f"{before}\n\n{text}"
+    if where == 1:
+        return f"{text}\n\n{after}"
+    return f"{before}\n\n{text}\n\n{after}"
+
+
+def first_third(doc) -> str:
+    """The story's first third, by sentences (the truncation damage)."""
+    keep = max(1, math.ceil(len(doc.sentences) / 3))
+    return " ".join(doc.sentences[:keep])
 
 
 def repeated_paragraph(doc) -> str:
-    blocks = _paragraph_blocks(doc)
+    """One paragraph (or 4-sentence block) of the story said three times: the looping damage."""
+    if len(doc.paragraphs) >= 2:
+        blocks = [[doc.sentences[i] for i in p] for p in doc.paragraphs]
+    else:
+        blocks = [doc.sentences[i:i + 4] for i in range(0, len(doc.sentences), 4)]
     mid = len(blocks) // 2
     blocks = blocks[:mid + 1] + [blocks[mid], blocks[mid]] + blocks[mid + 1:]
     return "\n\n".join(" ".join(b) for b in blocks)
 
 
-def first_third(doc) -> str:
-    keep = max(1, math.ceil(len(doc.sentences) / 3))
-    return " ".join(doc.sentences[:keep])
-
-
-# ---- running ------------------------------------------------------------------------------
-
 def rivals(prompts: list[str], i: int) -> list[int]:
-    """The stories written for another prompt than story ``i``'s (a file may hold several
-    stories of one prompt: hanna_mixed30 has 30 stories for 24 prompts).
+    """The stories written for another prompt than story ``i``'s.
 
     >>> rivals(["a", "b", "a ", "c"], 0)
     [1, 3]
@@ -188,160 +375,507 @@ def rivals(prompts: list[str], i: int) -> list[int]:
     return [j for j in range(len(prompts)) if prompts[j].strip() != prompts[i].strip()]
 
 
-def accuracy(orig: list[float], other: list[float]) -> float:
-    return float(np.mean([a > b for a, b in zip(orig, other)])) if orig else float("nan")
+# ---- scoring ------------------------------------------------------------------------------
+
+def flesch_reading_ease(doc) -> float:
+    """Flesch reading ease from the critics' own sentence and word split (syllables: textstat
+    with the offline cmudict). Higher reads easier."""
+    from critics.offline import use_offline_cmudict
+
+    sentences = sum(1 for w in doc.sentence_words if w)
+    if not doc.n_words or not sentences:
+        return 0.0
+    syllables = use_offline_cmudict().syllable_count(" ".join(doc.words))
+    return 206.835 - 1.015 * doc.n_words / sentences - 84.6 * syllables / doc.n_words
 
 
-def run(folder, panel=None, boot: int = 1000, seed: int = 0, progress=None) -> dict:
-    """All numbers of the calibration, as a dict (``report`` turns it into Markdown)."""
-    from critics.batch import Batch
-    from critics.panel import Panel
-    from critics.text import parse
+class Scores:
+    """Every scorer's number for every distinct (prompt, text), each scored once: ``add`` items,
+    then ``run`` scores them in chunks with the panel and the baselines, then ``of`` reads."""
 
-    panel = panel or Panel()
-    say = progress or (lambda msg: None)
-    data = load_folder(folder)
-    out = {"files": {}, "critics": list(panel.critics), "boot": boot}
-    for fname, stories in data.items():
-        say(f"{fname}: scoring {len(stories)} stories and their damaged copies")
-        prompts = [s.prompt for s in stories]
-        texts = [s.story for s in stories]
-        docs = [parse(t) for t in texts]
-        n = len(stories)
-        variants = {"shuffle": [shuffled(d, seed + k) for k, d in enumerate(docs)],
-                    "repeat": [repeated_paragraph(d) for d in docs],
-                    "third": [first_third(d) for d in docs]}
-        all_texts = texts + variants["shuffle"] + variants["repeat"] + variants["third"]
-        batch = panel.batch(prompts * 4, all_texts)
-        per_critic = panel.critic_scores(batch)
-        results = [panel.combine(batch, i, {c: v[i] for c, v in per_critic.items()}) for i in range(len(batch))]
+    def __init__(self, panel):
+        self.panel = panel
+        self.names = [*panel.critics, "panel", *BASELINES]
+        self.index: dict[tuple[str, str], int] = {}
+        self.values: np.ndarray | None = None
 
-        def crit(name, part):
-            if name == "panel":
-                return [r.total for r in results[part * n:(part + 1) * n]]
-            return [r.critics[name].score for r in results[part * n:(part + 1) * n]]
+    def add(self, prompt: str, text: str) -> tuple[str, str]:
+        key = (prompt, text)
+        if key not in self.index:
+            self.index[key] = len(self.index)
+        return key
 
-        # agreement with people
-        corr = {}
-        for name in [*panel.critics, "panel"]:
-            xs = np.array(crit(name, 0))
-            for c in CRITERIA:
-                ys = np.array([s.human[c] for s in stories])
-                corr[(name, c)] = {
-                    "tau": kendall_tau_b(xs, ys), "tau_ci": bootstrap_ci(xs, ys, kendall_tau_b, boot, seed),
-                    "rho": spearman(xs, ys), "rho_ci": bootstrap_ci(xs, ys, spearman, boot, seed),
-                }
-        held = [not s.dev for s in stories]
-        # relevance check: this story vs every story of the file written for another prompt, under this story's prompt
-        say(f"{fname}: relevance check ({n} x {n - 1} pairs)")
-        base = Batch(prompts, texts, embedder=panel.embedder, max_sentences=panel.config.max_sentences)
-        rel_critic = panel.critics.get("relevance")
-        base_scores = {c: v[:n] for c, v in per_critic.items()}
-        rel_hits, panel_hits, rel_held, rel_human = [], [], [], []
-        if rel_critic is not None and n >= 2:
-            for i in range(n):
-                others = rivals(prompts, i)
-                if not others:
+    def run(self, say=lambda m: None) -> None:
+        items = list(self.index)
+        out = np.zeros((len(self.names), len(items)))
+        t0 = time.perf_counter()
+        for start in range(0, len(items), CHUNK):
+            part = items[start:start + CHUNK]
+            batch = self.panel.batch([p for p, _ in part], [t for _, t in part])
+            per_critic = self.panel.critic_scores(batch)
+            for j in range(len(part)):
+                i = start + j
+                result = self.panel.combine(batch, j, {c: v[j] for c, v in per_critic.items()})
+                for r, name in enumerate(self.panel.critics):
+                    out[r, i] = result.critics[name].score
+                doc = batch.doc(j)
+                r = len(self.panel.critics)
+                out[r, i] = result.total
+                out[r + 1, i] = doc.n_words
+                out[r + 2, i] = flesch_reading_ease(doc)
+                out[r + 3, i] = len(set(doc.lower_words)) / doc.n_words if doc.n_words else 0.0
+                out[r + 4, i] = float(batch.story_vector(j) @ batch.prompt_vector(j))
+            done = start + len(part)
+            say(f"scored {done}/{len(items)} texts ({time.perf_counter() - t0:.0f} s)")
+        self.values = out
+
+    def of(self, name: str, keys: list[tuple[str, str]]) -> np.ndarray:
+        r = self.names.index(name)
+        return self.values[r, [self.index[k] for k in keys]]
+
+
+# ---- the checks ---------------------------------------------------------------------------
+
+@dataclass
+class Plan:
+    """The (prompt, text) keys each check compares, built before anything is scored."""
+
+    auc: dict           # variant -> (pos keys, neg keys, pos groups, neg groups, neg models)
+    tau: dict           # file -> (keys, groups, ratings per criterion)
+    pairs: tuple        # (human keys, llm keys, groups)
+    damage: dict        # check -> (orig keys, damaged keys, groups, is_human, owner index)
+    length: dict        # name -> (a keys, b keys, groups, a_longer, extra)
+    skipped: dict       # check -> why it could not run
+
+
+def _prompt_key(prompt: str) -> str:
+    return " ".join(normalize(prompt).lower().split())
+
+
+def plan(stories, scores: Scores, seed: int = 0) -> Plan:
+    """Every text the checks need, added to ``scores``."""
+    humans = [s for s in stories if s.file == "hanna_human96.csv"]
+    llms = [s for s in stories if s.file == "hanna_llm576.jsonl"]
+    mixed = [s for s in stories if s.file == "hanna_mixed30.jsonl"]
+    by_id = {s.id: s for s in humans}
+    matched = [m for m in llms if m.human_story_id in by_id]
+    skipped = {}
+
+    auc_plan = {}
+    if humans and matched:
+        for variant, cut in (("cropped", lambda t: crop(t, *AUC_CROP)), ("as written", lambda t: t)):
+            pos, neg, gp, gn, models = [], [], [], [], []
+            for h in humans:
+                t = cut(h.story)
+                if t is not None:
+                    pos.append(scores.add(h.prompt, t))
+                    gp.append(_prompt_key(h.prompt))
+            for m in matched:
+                t = cut(m.story)
+                if t is not None:
+                    neg.append(scores.add(m.prompt, t))
+                    gn.append(_prompt_key(m.prompt))
+                    models.append(m.author)
+            auc_plan[variant] = (pos, neg, gp, gn, models)
+    else:
+        skipped["auc"] = skipped["pairs"] = "needs hanna_human96.csv and hanna_llm576.jsonl stories on this split"
+
+    tau_plan = {}
+    for fname, items in (("hanna_human96.csv", humans), ("hanna_mixed30.jsonl", mixed)):
+        rated = [s for s in items if s.ratings]
+        if len(rated) >= 3:
+            tau_plan[fname] = ([scores.add(s.prompt, s.story) for s in rated], [_prompt_key(s.prompt) for s in rated],
+                               {c: [s.ratings.get(c, float("nan")) for s in rated] for c in CRITERIA})
+    if not tau_plan:
+        skipped["tau"] = "needs at least 3 rated stories (hanna_human96.csv or hanna_mixed30.jsonl) on this split"
+
+    pair_h, pair_l, pair_g = [], [], []
+    for m in matched:
+        h = by_id[m.human_story_id]
+        n = min(PAIR_WORDS, parse(h.story).n_words, parse(m.story).n_words)
+        if n >= 10:
+            pair_h.append(scores.add(h.prompt, first_words(h.story, n)))
+            pair_l.append(scores.add(m.prompt, first_words(m.story, n)))
+            pair_g.append(_prompt_key(h.prompt))
+
+    rng = random.Random(seed)
+    damage = {k: ([], [], [], [], []) for k in ("shuffled", "another prompt", "spliced", "block repeated", "chatter")}
+    n_owner = 0
+    for pool in (humans, llms):
+        crops = [(s, crop(s.story, *DAMAGE_CROP)) for s in pool]
+        crops = [(s, c) for s, c in crops if c is not None]
+        keys = [_prompt_key(s.prompt) for s, _ in crops]
+        for i, (s, c) in enumerate(crops):
+            doc = parse(c)
+            orig = scores.add(s.prompt, c)
+            group = keys[i]
+            others = [j for j in range(len(crops)) if keys[j] != keys[i]]
+            picks = rng.sample(others, min(RIVALS, len(others))) if others else []
+            copies = {"shuffled": [shuffled(doc, seed + n_owner)] if len(set(doc.sentences)) >= 2 else [],
+                      "another prompt": [crops[j][1] for j in picks],
+                      "spliced": [spliced(doc, parse(crops[picks[0]][1]))] if picks else [],
+                      "block repeated": [repeated_block(doc)],
+                      "chatter": [with_chatter(c, s.prompt, n_owner)]}
+            for check, texts in copies.items():
+                for t in texts:
+                    if t is None or t == c:
+                        continue
+                    o, d, g, hum, own = damage[check]
+                    o.append(orig)
+                    d.append(scores.add(s.prompt, t))
+                    g.append(group)
+                    hum.append(s.human)
+                    own.append(n_owner)
+            n_owner += 1
+    for check, (o, *_rest) in damage.items():
+        if not o:
+            skipped[f"damage: {check}"] = (f"no story of {DAMAGE_CROP[0]}-{DAMAGE_CROP[1]} words on this split "
+                                           "could take this damage")
+
+    length = {}
+    same = [s for s in humans + llms]
+    by_prompt: dict[str, list] = {}
+    for s in same:
+        by_prompt.setdefault(_prompt_key(s.prompt), []).append(s)
+    for name, keep in (("same-prompt pairs", lambda a, b: True),
+                       ("human vs LLM pairs", lambda a, b: a.human != b.human)):
+        a_keys, b_keys, groups, a_longer = [], [], [], []
+        for g, items in by_prompt.items():
+            for i in range(len(items)):
+                for j in range(i + 1, len(items)):
+                    a, b = items[i], items[j]
+                    la, lb = parse(a.story).n_words, parse(b.story).n_words
+                    if la == lb or not keep(a, b):
+                        continue
+                    long_, short = (a, b) if la > lb else (b, a)
+                    a_keys.append(scores.add(long_.prompt, long_.story))
+                    b_keys.append(scores.add(short.prompt, short.story))
+                    groups.append(g)
+                    a_longer.append(long_.human)  # for human vs LLM: is the longer one the human's
+        if a_keys:
+            length[name] = (a_keys, b_keys, groups, a_longer, None)
+    for fname, items in (("hanna_human96.csv", humans), ("hanna_mixed30.jsonl", mixed)):
+        rated = [s for s in items if s.ratings]
+        a_keys, b_keys, groups, people = [], [], [], []
+        for i in range(len(rated)):
+            for j in range(i + 1, len(rated)):
+                a, b = rated[i], rated[j]
+                la, lb = parse(a.story).n_words, parse(b.story).n_words
+                ma, mb = np.mean(list(a.ratings.values())), np.mean(list(b.ratings.values()))
+                if la == lb or a.story == b.story or abs(ma - mb) < RATED_GAP:
                     continue
-                b = base.with_prompts([prompts[i]] * n)
-                rel = rel_critic.score(b.prompts, b.stories, batch=b)
-                totals = []
-                for j in range(n):
-                    scores = {c: v[j] for c, v in base_scores.items()}
-                    scores["relevance"] = rel[j]
-                    totals.append(panel.combine(b, j, scores).total)
-                rel_hits.append(float(np.mean([rel[i].score > rel[j].score for j in others])))
-                panel_hits.append(float(np.mean([totals[i] > totals[j] for j in others])))
-                rel_held.append(held[i])
-                rel_human.append(stories[i].human["relevance"])
-        checks = {}
-        for check, part, critic in (("shuffled sentences", 1, "coherence"), ("paragraph repeated 3x", 2, "lexical"),
-                                    ("first third only", 3, "panel")):
-            orig_c = crit(critic, 0) if critic in panel.critics or critic == "panel" else None
-            row = {"critic": critic}
-            if orig_c is not None:
-                dmg = crit(critic, part)
-                row["critic_acc"] = accuracy(orig_c, dmg)
-                row["critic_acc_heldout"] = accuracy([a for a, h in zip(orig_c, held) if h], [b for b, h in zip(dmg, held) if h])
-            po, pd = crit("panel", 0), crit("panel", part)
-            row["panel_acc"] = accuracy(po, pd)
-            row["panel_acc_heldout"] = accuracy([a for a, h in zip(po, held) if h], [b for b, h in zip(pd, held) if h])
-            checks[check] = row
-        if rel_hits:
-            def mean_held(xs):
-                kept = [x for x, h in zip(xs, rel_held) if h]
-                return float(np.mean(kept)) if kept else float("nan")
+                long_, short, m_long, m_short = (a, b, ma, mb) if la > lb else (b, a, mb, ma)
+                a_keys.append(scores.add(long_.prompt, long_.story))
+                b_keys.append(scores.add(short.prompt, short.story))
+                groups.append(len(groups))  # pairs across prompts: each pair its own unit
+                people.append(float(m_long > m_short))
+        if a_keys:
+            length[f"rated pairs, {fname}"] = (a_keys, b_keys, groups, None, people)
+    if not length:
+        skipped["length"] = "needs two stories of one prompt or rated stories of different lengths on this split"
+    return Plan(auc_plan, tau_plan, (pair_h, pair_l, pair_g), damage, length, skipped)
 
-            checks["another prompt's story"] = {
-                "critic": "relevance", "critic_acc": float(np.mean(rel_hits)), "critic_acc_heldout": mean_held(rel_hits),
-                "panel_acc": float(np.mean(panel_hits)), "panel_acc_heldout": mean_held(panel_hits),
-            }
-            # where the misses are: the same check split by how relevant people rated the story
-            out_by = {}
-            for label, keep in ((f"rated >= {RATED_RELEVANT:g}", lambda h: h >= RATED_RELEVANT),
-                                (f"rated < {RATED_RELEVANT:g}", lambda h: h < RATED_RELEVANT)):
-                kept = [(r, p) for r, p, h in zip(rel_hits, panel_hits, rel_human) if keep(h)]
-                if kept:
-                    out_by[label] = {"n": len(kept), "critic_acc": float(np.mean([r for r, _ in kept])),
-                                     "panel_acc": float(np.mean([p for _, p in kept]))}
-            checks["another prompt's story"]["by_rating"] = out_by
-        out["files"][fname] = {"n": n, "heldout": int(sum(held)), "corr": corr, "checks": checks}
+
+def evaluate(p: Plan, scores: Scores, boot: int, seed: int) -> dict:
+    """Every check's numbers for every scorer (see the module docstring)."""
+    names = scores.names
+    out: dict = {"auc": {}, "tau": {}, "pairs": {}, "damage": {}, "length": {}}
+
+    for variant, (pos, neg, gp, gn, models) in p.auc.items():
+        groups = gp + gn
+        draws = resamples(groups, boot, seed)
+        labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
+        row = {"n_human": len(pos), "n_llm": len(neg), "scores": {}}
+        for name in names:
+            v = np.r_[scores.of(name, pos), scores.of(name, neg)]
+            row["scores"][name] = interval(lambda idx: auc(v[idx][labels[idx] == 1], v[idx][labels[idx] == 0]),
+                                           len(v), draws)
+        out["auc"][variant] = row
+        if variant == "cropped":
+            by_model = {}
+            for model in sorted(set(models)):
+                keep = np.r_[np.ones(len(pos), bool), np.array(models) == model]
+                sub_groups = [g for g, k in zip(groups, keep) if k]
+                sub_draws = resamples(sub_groups, boot, seed)
+                sub_labels = labels[keep]
+                mrow = {"n_llm": int(sum(np.array(models) == model)), "scores": {}}
+                for name in names:
+                    v = np.r_[scores.of(name, pos), scores.of(name, neg)][keep]
+                    mrow["scores"][name] = interval(
+                        lambda idx: auc(v[idx][sub_labels[idx] == 1], v[idx][sub_labels[idx] == 0]), len(v), sub_draws)
+                by_model[model] = mrow
+            out["auc"]["by model (cropped)"] = by_model
+
+    for fname, (keys, groups, ratings) in p.tau.items():
+        draws = resamples(groups, boot, seed)
+        row = {"n": len(keys), "criteria": {}}
+        for c in CRITERIA:
+            y = np.asarray(ratings[c], dtype=float)
+            if np.isnan(y).all():
+                continue
+            row["criteria"][c] = {}
+            for name in names:
+                x = scores.of(name, keys)
+                row["criteria"][c][name] = {
+                    "tau": interval(lambda idx: kendall_tau_b(x[idx], y[idx]), len(x), draws),
+                    "rho": interval(lambda idx: spearman(x[idx], y[idx]), len(x), draws)}
+        out["tau"][fname] = row
+
+    pair_h, pair_l, pair_g = p.pairs
+    if pair_h:
+        draws = resamples(pair_g, boot, seed)
+        out["pairs"] = {"n": len(pair_h), "scores": {
+            name: interval(mean_of(prefers(scores.of(name, pair_h), scores.of(name, pair_l))), len(pair_h), draws)
+            for name in names}}
+
+    for check, (orig, dmg, groups, human, owner) in p.damage.items():
+        if not orig:
+            continue
+        draws = resamples(groups, boot, seed)
+        human = np.asarray(human, bool)
+        owner = np.asarray(owner)
+        row = {"n": len(orig), "stories": int(len(set(owner.tolist()))), "scores": {}}
+        for name in names:
+            a, b = scores.of(name, orig), scores.of(name, dmg)
+            hits = beats(a, b)
+            cell = interval(mean_of(hits), len(hits), draws)
+            cell["ties"] = float(np.mean(a == b))
+            cell["human"] = float(hits[human].mean()) if human.any() else float("nan")
+            cell["llm"] = float(hits[~human].mean()) if (~human).any() else float("nan")
+            row["scores"][name] = cell
+        out["damage"][check] = row
+
+    for name_, (a_keys, b_keys, groups, longer_human, people) in p.length.items():
+        draws = resamples(groups, boot, seed)
+        row = {"n": len(a_keys), "scores": {}}
+        if longer_human is not None and any(not x for x in longer_human) and any(longer_human):
+            row["longer_is_human"] = float(np.mean(longer_human))
+        if people is not None:
+            row["people"] = interval(mean_of(people), len(people), draws)
+        for name in names:
+            longer = prefers(scores.of(name, a_keys), scores.of(name, b_keys))
+            row["scores"][name] = interval(mean_of(longer), len(a_keys), draws)
+            if people is not None:  # paired: how much more often than people the scorer picks the longer
+                row["scores"][name]["minus_people"] = interval(mean_of(longer - np.asarray(people)), len(a_keys), draws)
+        out["length"][name_] = row
+
+    flags = {}
+    for name in names:
+        why = []
+        same = out["length"].get("same-prompt pairs", {}).get("scores", {}).get(name)
+        if same and same["lo"] > 0.5:
+            why.append(f"prefers the longer story of a same-prompt pair {same['value']:.0%} "
+                       f"[{same['lo']:.0%}, {same['hi']:.0%}] of the time")
+        for key, row in out["length"].items():
+            if "people" in row and row["scores"][name]["minus_people"]["lo"] > 0:
+                s = row["scores"][name]
+                why.append(f"{key}: prefers the longer {s['value']:.0%} [{s['lo']:.0%}, {s['hi']:.0%}], "
+                           f"people {row['people']['value']:.0%}")
+        if why:
+            flags[name] = why
+    out["length_flags"] = flags
     return out
 
 
-def _f(x: float, digits: int = 2) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:+.{digits}f}"
+def run(folder, panel=None, split: str = "val", boot: int = 1000, seed: int = 0, progress=None) -> dict:
+    """All numbers of the calibration, as a JSON-ready dict (``report`` turns it into Markdown)."""
+    from critics.panel import Panel
+
+    if split not in SPLITS:
+        raise CriticError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    say = progress or (lambda m: None)
+    t0 = time.perf_counter()
+    try:
+        every = load_dev(folder)
+    except (TypeError, AttributeError) as e:  # a row that is not an object, a CSV row short of columns
+        raise CriticError(f"critic data in {folder} is not in the expected form ({type(e).__name__}: {e}); "
+                          "see its README for the columns") from e
+    stories = [s for s in every if split == "all" or s.split == split]
+    if not stories:
+        raise CriticError(f"no story of {folder} is on the {split} split ({len(every)} stories, split by prompt); "
+                          "pass --split all to use every story")
+    panel = panel or Panel()
+    scores = Scores(panel)
+    p = plan(stories, scores, seed)
+    say(f"{split} split: {len(stories)} stories, {len(scores.index)} distinct texts to score "
+        f"with {', '.join(panel.critics)} and the baselines")
+    scores.run(say)
+    say(f"bootstrap ({boot} resamples)")
+    result = evaluate(p, scores, boot, seed)
+    files = {}
+    for s in stories:
+        files[s.file] = files.get(s.file, 0) + 1
+    trained = [n for n, c in panel.critics.items() if n in TRAINED_ON_DEV or getattr(c, "trained_on_dev", False)]
+    result.update({
+        "split": split, "boot": boot, "seed": seed, "folder": str(folder),
+        "prompts": len({_prompt_key(s.prompt) for s in stories}), "stories": files,
+        "critics": list(panel.critics), "scorers": scores.names, "baselines": list(BASELINES),
+        "trained_on_dev": trained, "panel_notes": list(panel.notes), "texts_scored": len(scores.index),
+        "skipped": p.skipped, "goals": GOALS, "seconds": round(time.perf_counter() - t0, 1),
+    })
+    return result
+
+
+# ---- the report ---------------------------------------------------------------------------
+
+def _cell(c: dict | None, signed: bool = False, pct: bool = False) -> str:
+    if not c or math.isnan(c["value"]):
+        return "n/a"
+    if pct:
+        return f"{c['value']:.0%} [{c['lo']:.0%}, {c['hi']:.0%}]" if not math.isnan(c["lo"]) else f"{c['value']:.0%}"
+    f = "{:+.2f}" if signed else "{:.2f}"
+    v = f.format(c["value"])
+    return f"{v} [{f.format(c['lo'])}, {f.format(c['hi'])}]" if not math.isnan(c["lo"]) else v
+
+
+def _label(result: dict, name: str) -> str:
+    if name == "panel":
+        return "**panel**"
+    if name in result["baselines"]:
+        return f"{name} (baseline)"
+    return name + (" (trained on train)" if name in result["trained_on_dev"] else "")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows), ""]
 
 
 def report(result: dict) -> str:
     """Markdown tables of a ``run`` result."""
-    lines = []
-    names = [*result["critics"], "panel"]
-    for fname, r in result["files"].items():
-        lines.append(f"### {fname} ({r['n']} stories; {r['heldout']} held out from design)\n")
-        lines.append("Self-supervised checks (accuracy: original scored strictly higher; goals >= 95% critic, >= 90% panel)\n")
-        lines.append("| check | critic | critic acc. (all) | critic acc. (held-out) | panel acc. (all) | panel acc. (held-out) |")
-        lines.append("|---|---|---|---|---|---|")
-        for check, row in r["checks"].items():
-            ca = f"{row['critic_acc']:.1%}" if "critic_acc" in row else "n/a"
-            ch = f"{row['critic_acc_heldout']:.1%}" if "critic_acc_heldout" in row and not math.isnan(row["critic_acc_heldout"]) else "n/a"
-            ph = f"{row['panel_acc_heldout']:.1%}" if not math.isnan(row["panel_acc_heldout"]) else "n/a"
-            lines.append(f"| {check} | {row['critic']} | {ca} | {ch} | {row['panel_acc']:.1%} | {ph} |")
-        lines.append("")
-        by = r["checks"].get("another prompt's story", {}).get("by_rating")
-        if by:
-            lines.append("Another prompt's story, by the story's human Relevance rating (1-5): "
-                         + "; ".join(f"{label} ({v['n']} {'story' if v['n'] == 1 else 'stories'}): critic {v['critic_acc']:.1%}, panel {v['panel_acc']:.1%}"
-                                     for label, v in by.items()) + "\n")
-        for stat, label in (("tau", "Kendall tau-b"), ("rho", "Spearman rho")):
-            lines.append(f"{label} against mean human scores [95% bootstrap interval, {result['boot']} resamples]\n")
-            lines.append("| critic | " + " | ".join(CRITERIA) + " |")
-            lines.append("|---" * (len(CRITERIA) + 1) + "|")
-            for name in names:
-                cells = []
-                for c in CRITERIA:
-                    v = r["corr"][(name, c)]
-                    lo, hi = v[f"{stat}_ci"]
-                    cells.append(f"{_f(v[stat])} [{_f(lo)}, {_f(hi)}]")
-                lines.append(f"| {name} | " + " | ".join(cells) + " |")
-            lines.append("")
-    return "\n".join(lines)
+    names, L = result["scorers"], []
+    split = result["split"]
+    stories = ", ".join(f"{n} {f.split('.')[0].replace('hanna_', '')}" for f, n in sorted(result["stories"].items()))
+    L.append(f"## Calibration on the critic-dev data, {split} split\n")
+    L.append(f"Split: **{split}** ({result['prompts']} prompts: {stories}); critics: {', '.join(result['critics'])}; "
+             f"{result['texts_scored']} texts scored in {result['seconds']:.0f} s; 95% bootstrap intervals over "
+             f"prompts, {result['boot']} resamples, seed {result['seed']}.")
+    L.append("Critics trained on the train split (the reader) may only be judged on the val split. These are dev "
+             "numbers, not results: the goals in the header rows are for held-out human judgments.\n")
+    if result["trained_on_dev"] and split != "val":
+        L.append(f"**Warning: {', '.join(result['trained_on_dev'])} was trained on the train prompts; on the "
+                 f"{split} split its numbers measure what it was fitted to. Use --split val.**\n")
+    for note in result["panel_notes"]:
+        L.append(f"Note: {note}\n")
+    for check, why in result["skipped"].items():
+        L.append(f"Skipped {check}: {why}.\n")
+
+    if result["auc"] or result["pairs"]:
+        a = result["auc"]
+        crop_ = a.get("cropped", {})
+        head = ["scorer", f"human vs LLM AUC, {AUC_CROP[0]}-{AUC_CROP[1]}-word crops ({crop_.get('n_human', 0)} vs "
+                f"{crop_.get('n_llm', 0)})", "AUC, as written",
+                f"human preferred in length-balanced pairs ({result['pairs'].get('n', 0)})"]
+        rows = [["goal (held-out)", f">= {GOALS['auc']:.2f}", "", f">= {GOALS['pairs']:.0%}"]]
+        for n in names:
+            rows.append([_label(result, n), _cell(a.get("cropped", {}).get("scores", {}).get(n)),
+                         _cell(a.get("as written", {}).get("scores", {}).get(n)),
+                         _cell(result["pairs"].get("scores", {}).get(n), pct=True)])
+        L.append("### Human or machine\n")
+        L.append("AUC: a human96 story scores above an llm576 story for the same prompts (0.5 = chance, below 0.5 "
+                 "= prefers the machine). Pairs: each human story against each LLM story of its prompt, both cut "
+                 f"to the same word count (the shorter's, at most {PAIR_WORDS}); a tie counts half.\n")
+        L.extend(_table(head, rows))
+        by_model = a.get("by model (cropped)", {})
+        if by_model:
+            models = list(by_model)
+            rows = [[_label(result, n), *(_cell(by_model[m]["scores"][n]) for m in models)] for n in names]
+            L.append("AUC on the crops, human96 against each LLM\n")
+            L.extend(_table(["scorer", *(f"{m} ({by_model[m]['n_llm']})" for m in models)], rows))
+
+    for stat, label in (("tau", "Kendall tau-b"), ("rho", "Spearman rho")):
+        cols = [(f, c) for f, r in result["tau"].items() for c in TAU_CRITERIA if c in r["criteria"]]
+        if not cols:
+            continue
+        short = {"hanna_human96.csv": "human96", "hanna_mixed30.jsonl": "mixed30"}
+        head = ["scorer", *(f"{short.get(f, f)} {c} ({result['tau'][f]['n']})" for f, c in cols)]
+        rows = [["goal (held-out)", *(f">= {GOALS[c]:+.2f}" for _, c in cols)]] if stat == "tau" else []
+        for n in names:
+            rows.append([_label(result, n), *(_cell(result["tau"][f]["criteria"][c][n][stat], signed=True)
+                                              for f, c in cols)])
+        L.append(f"### {label} with people's mean ratings\n")
+        if stat == "tau":
+            L.append("coherence stands for the held-out cohesion, engagement for likability; the other criteria are "
+                     "in --json.\n")
+        L.extend(_table(head, rows))
+
+    if result["damage"]:
+        checks = list(result["damage"])
+        head = ["scorer", *(f"{c} ({result['damage'][c]['n']})" for c in checks)]
+        rows = [["goal (held-out)", *(f">= {GOALS[c]:.0%}" if c in GOALS else "" for c in checks)]]
+        for n in names:
+            rows.append([_label(result, n), *(_cell(result["damage"][c]["scores"][n], pct=True) for c in checks)])
+        L.append(f"### Planted damage on {DAMAGE_CROP[0]}-{DAMAGE_CROP[1]}-word crops\n")
+        L.append("Share of comparisons where the story strictly beats its damaged copy (a tie is a miss), human96 and "
+                 f"llm576 crops together; another prompt: {RIVALS} rivals of the same file per story, under the "
+                 "story's prompt; spliced: first half + a rival's second half; block repeated: two sentences said "
+                 "twice, cut back to the same length; chatter: assistant chatter before, after or around the same "
+                 "text. Split by human and LLM stories in --json.\n")
+        L.extend(_table(head, rows))
+
+    if result["length"]:
+        keys = list(result["length"])
+        head = ["scorer", *(f"{k} ({result['length'][k]['n']})" for k in keys)]
+        people = ["people (mean of six ratings)", *(_cell(result["length"][k].get("people"), pct=True)
+                                                    if "people" in result["length"][k] else "" for k in keys)]
+        rows = [people]
+        for n in names:
+            flag = " ⚑" if n in result["length_flags"] else ""
+            rows.append([_label(result, n) + flag, *(_cell(result["length"][k]["scores"][n], pct=True) for k in keys)])
+        L.append("### Length\n")
+        hl = result["length"].get("human vs LLM pairs", {}).get("longer_is_human")
+        L.append("Share of pairs where the score prefers the longer text (a tie counts half). Same-prompt pairs: "
+                 "human96 and llm576 stories of one prompt, as written"
+                 + (f" (in human vs LLM pairs the longer one is the human's {hl:.0%} of the time)" if hl is not None
+                    else "") + f". Rated pairs: stories whose mean rating differs by >= {RATED_GAP}, where the "
+                 "people row is the share in which people rated the longer one higher. ⚑: the preference tracks "
+                 "length (interval above one half on same-prompt pairs, or on rated pairs the paired interval of its share "
+                 "minus people's above zero).\n")
+        L.extend(_table(head, rows))
+        for n, why in result["length_flags"].items():
+            L.append(f"- ⚑ {n}: " + "; ".join(why))
+        L.append("")
+    return "\n".join(L)
+
+
+def to_json(result: dict) -> str:
+    """The result as strict JSON (an undefined statistic, NaN, becomes null)."""
+    import json
+
+    def clean(x):
+        if isinstance(x, float):
+            return x if math.isfinite(x) else None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(result), indent=1, ensure_ascii=False)
 
 
 def main(argv=None) -> int:
     import argparse
     import sys
 
-    p = argparse.ArgumentParser(description="Calibrate the critic panel against human ratings.")
-    p.add_argument("data", help="folder with hanna_human96.csv and/or hanna_mixed30.jsonl")
+    from record.errors import UserError
+
+    p = argparse.ArgumentParser(description="Calibrate the critic panel against people and planted damage.")
+    p.add_argument("data", help="critic-dev folder (hanna_human96.csv, hanna_mixed30.jsonl, hanna_llm576.jsonl)")
+    p.add_argument("--split", choices=SPLITS, default="val")
+    p.add_argument("--critics", help="comma-separated critics (default: the default panel)")
     p.add_argument("--boot", type=int, default=1000)
-    p.add_argument("--fluency", action="store_true", help="put the fluency critic on the panel (loads the writer)")
+    p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     from critics.panel import Panel, PanelConfig
-    from critics.registry import DEFAULT_CRITICS
 
-    cfg = PanelConfig(critics=DEFAULT_CRITICS + (["fluency"] if args.fluency else []))
-    print(report(run(args.data, Panel(cfg), boot=args.boot, progress=lambda m: print(m, file=sys.stderr))))
+    try:
+        cfg = PanelConfig(critics=args.critics) if args.critics else PanelConfig()
+        result = run(args.data, Panel(cfg), split=args.split, boot=args.boot,
+                     progress=lambda m: print(m, file=sys.stderr))
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(to_json(result) if args.json else report(result))
     return 0
 
 
