@@ -677,8 +677,10 @@ def evaluate(p: Plan, scores: Scores, boot: int, seed: int) -> dict:
     return out
 
 
-def run(folder, panel=None, split: str = "val", boot: int = 1000, seed: int = 0, progress=None) -> dict:
-    """All numbers of the calibration, as a JSON-ready dict (``report`` turns it into Markdown)."""
+def run(folder, panel=None, split: str = "val", boot: int = 1000, seed: int = 0, progress=None,
+        max_prompts: int | None = None) -> dict:
+    """All numbers of the calibration, as a JSON-ready dict (``report`` turns it into Markdown).
+    ``max_prompts`` keeps the split's first N prompts (in a fixed order) for a quick look."""
     from critics.panel import Panel
 
     if split not in SPLITS:
@@ -694,6 +696,11 @@ def run(folder, panel=None, split: str = "val", boot: int = 1000, seed: int = 0,
     if not stories:
         raise CriticError(f"no story of {folder} is on the {split} split ({len(every)} stories, split by prompt); "
                           "pass --split all to use every story")
+    if max_prompts is not None:
+        if max_prompts < 1:
+            raise CriticError(f"--max-prompts must be at least 1, got {max_prompts}")
+        keep = set(sorted({_prompt_key(s.prompt) for s in stories})[:max_prompts])
+        stories = [s for s in stories if _prompt_key(s.prompt) in keep]
     panel = panel or Panel()
     scores = Scores(panel)
     p = plan(stories, scores, seed)
@@ -707,7 +714,7 @@ def run(folder, panel=None, split: str = "val", boot: int = 1000, seed: int = 0,
         files[s.file] = files.get(s.file, 0) + 1
     trained = [n for n, c in panel.critics.items() if n in TRAINED_ON_DEV or getattr(c, "trained_on_dev", False)]
     result.update({
-        "split": split, "boot": boot, "seed": seed, "folder": str(folder),
+        "split": split, "boot": boot, "seed": seed, "folder": str(folder), "max_prompts": max_prompts,
         "prompts": len({_prompt_key(s.prompt) for s in stories}), "stories": files,
         "critics": list(panel.critics), "scorers": scores.names, "baselines": list(BASELINES),
         "trained_on_dev": trained, "panel_notes": list(panel.notes), "texts_scored": len(scores.index),
@@ -746,7 +753,8 @@ def report(result: dict) -> str:
     split = result["split"]
     stories = ", ".join(f"{n} {f.split('.')[0].replace('hanna_', '')}" for f, n in sorted(result["stories"].items()))
     L.append(f"## Calibration on the critic-dev data, {split} split\n")
-    L.append(f"Split: **{split}** ({result['prompts']} prompts: {stories}); critics: {', '.join(result['critics'])}; "
+    n_prompts = f"the first {result['prompts']} prompts only" if result.get("max_prompts") else f"{result['prompts']} prompts"
+    L.append(f"Split: **{split}** ({n_prompts}: {stories}); critics: {', '.join(result['critics'])}; "
              f"{result['texts_scored']} texts scored in {result['seconds']:.0f} s; 95% bootstrap intervals over "
              f"prompts, {result['boot']} resamples, seed {result['seed']}.")
     L.append("Critics trained on the train split (the reader) may only be judged on the val split. These are dev "

@@ -164,7 +164,7 @@ def run_calibrate(args) -> int:
     panel, source = panel_from_args(args)
     print(f"note: calibrating {', '.join(panel.critics)} ({source}) on the {args.split} split", file=sys.stderr)
     result = run(args.data, panel, split=args.split, boot=args.boot, seed=args.seed,
-                 progress=lambda m: print(m, file=sys.stderr))
+                 progress=lambda m: print(m, file=sys.stderr), max_prompts=args.max_prompts)
     print(to_json(result) if args.json else report(result))
     return 0
 
@@ -228,6 +228,8 @@ def register(sub) -> None:
                         "trained on the train prompts may be judged)")
     c.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the 95%% intervals (default 1000)")
     c.add_argument("--seed", type=int, default=0, help="seed of the damage, rivals and resamples (default 0)")
+    c.add_argument("--max-prompts", type=int, default=None,
+                   help="only the split's first N prompts, for a quick look (default: all of them)")
     c.add_argument("--json", action="store_true", help="every number as one JSON object instead of Markdown")
     add_panel_flags(c)
     c.set_defaults(run=run_calibrate)
