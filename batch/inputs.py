@@ -70,49 +70,92 @@ class BookSpec:
                 "author": self.author, "genre": self.genre, "language": self.language}
 
 
-def load_prompts(path: str | os.PathLike, limit: int | None = None) -> list[Item]:
-    """Items from a JSONL prompts file. Raises ``BatchInputError`` naming the line for malformed
-    JSON, a line that is not an object, a missing ``prompt`` or a repeated ``id``."""
-    path = Path(path)
+def _decode(data: bytes, where: str, flag: str) -> str:
+    """UTF-8 text, or an error naming the line and byte that are not UTF-8."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise BatchInputError(f"prompts file {path} does not exist; pass --prompts with a JSONL file") from None
-    except IsADirectoryError:
-        raise BatchInputError(f"prompts file {path} is a folder; pass --prompts with a JSONL file") from None
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise BatchInputError(f"prompts file {path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+        line = data[:e.start].count(b"\n") + 1
+        raise BatchInputError(f"{where} is not UTF-8 text: line {line} has byte 0x{data[e.start]:02x} ({e.reason}); "
+                              f"save it as UTF-8 and pass {flag} again") from None
+
+
+def _read_bytes(path: str | os.PathLike, what: str, flag: str) -> tuple[bytes, str]:
+    """The bytes of ``path`` (``-``: standard input) and how to name it in messages."""
+    import sys
+
+    if str(path) == "-":
+        return sys.stdin.buffer.read(), "standard input"
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise BatchInputError(f"{what} {path} is a folder, not a file; pass {flag} with a file")
+    try:
+        return path.read_bytes(), str(path)
+    except FileNotFoundError:
+        raise BatchInputError(f"{what} {path} does not exist; pass {flag} with a file") from None
+    except OSError as e:
+        raise BatchInputError(f"cannot read {what} {path} ({e.strerror}); check its permissions") from None
+
+
+def _items_from_jsonl(lines: list[str], where: str, limit: int | None) -> list[Item]:
     items: list[Item] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue  # blank lines between records are harmless
-        where = f"{path}:{number}"
+        at = f"{where}:{number}"
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             raise BatchInputError(
-                f"{where}: not valid JSON ({e.msg} at column {e.colno}); each line must be one object like "
+                f"{at}: not valid JSON ({e.msg} at column {e.colno}); each line must be one object like "
                 '{"prompt": "A cat finds a map."}'
             ) from None
         if not isinstance(obj, dict):
-            raise BatchInputError(f'{where}: expected a JSON object like {{"prompt": "..."}}, got {type(obj).__name__}')
+            raise BatchInputError(f'{at}: expected a JSON object like {{"prompt": "..."}}, got {type(obj).__name__}')
         if "prompt" not in obj:
-            raise BatchInputError(f"{where}: the object has no \"prompt\" field (it has: {', '.join(obj) or 'nothing'})")
+            raise BatchInputError(f"{at}: the object has no \"prompt\" field (it has: {', '.join(obj) or 'nothing'})")
         prompt = obj["prompt"]
         if prompt is not None and not isinstance(prompt, str):
-            raise BatchInputError(f"{where}: \"prompt\" must be a string, got {type(prompt).__name__}")
+            raise BatchInputError(f"{at}: \"prompt\" must be a string, got {type(prompt).__name__}")
         key = str(obj["id"]) if obj.get("id") is not None else f"line{number}"
         if key in seen:
-            raise BatchInputError(f"{where}: id {key!r} was already used on line {seen[key]}; ids must be unique")
+            raise BatchInputError(f"{at}: id {key!r} was already used on line {seen[key]}; ids must be unique")
         seen[key] = number
         meta = {k: v for k, v in obj.items() if k not in ("prompt", "id")}
-        items.append(Item(key=key, position=len(items), prompt=(prompt or "").strip(), source=where, meta=meta))
+        items.append(Item(key=key, position=len(items), prompt=(prompt or "").strip(), source=at, meta=meta))
         if limit is not None and len(items) >= limit:
             break
-    if not items:
-        raise BatchInputError(f"prompts file {path} holds no prompts; write one JSON object per line")
     return items
+
+
+def load_prompts(path: str | os.PathLike, limit: int | None = None) -> list[Item]:
+    """Items from a JSONL prompts file (``-``: standard input). Raises ``BatchInputError`` naming
+    the line for malformed JSON, a line that is not an object, a missing ``prompt``, a repeated
+    ``id`` or bytes that are not UTF-8."""
+    data, where = _read_bytes(path, "prompts file", "--prompts")
+    items = _items_from_jsonl(_decode(data, f"prompts file {where}", "--prompts").splitlines(), where, limit)
+    if not items:
+        raise BatchInputError(f"prompts file {where} holds no prompts; write one JSON object per line")
+    return items
+
+
+def read_prompts(path: str | os.PathLike, limit: int | None = None, flag: str = "--prompt-file") -> list[str]:
+    """Prompts from a file (``-``: standard input): JSONL (objects with a ``prompt``: a ``.jsonl``
+    name, or a first line that starts with ``{``) or plain text, one prompt per line. Blank lines
+    are skipped; an empty file, bad JSON or bytes that are not UTF-8 are errors naming the line."""
+    data, where = _read_bytes(path, "prompts file", flag)
+    text = _decode(data, f"prompts file {where}", flag)
+    lines = text.splitlines()
+    first = next((line.strip() for line in lines if line.strip()), "")
+    if str(path).endswith(".jsonl") or first.startswith("{"):
+        prompts = [i.prompt for i in _items_from_jsonl(lines, where, limit) if i.prompt]
+    else:
+        prompts = [line.strip() for line in lines if line.strip()][:limit]
+    if not prompts:
+        raise BatchInputError(f"prompts file {where} holds no prompts; write one prompt per line (or JSONL objects "
+                              'like {"prompt": "..."})')
+    return prompts
 
 
 def _check_keys(obj: Any, allowed, required, where: str) -> None:
@@ -142,7 +185,8 @@ def load_outline(path: str | os.PathLike) -> BookSpec:
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader where PyYAML has it: a 10,000-chapter outline loads in a fraction of the time
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         raise BatchInputError(f"outline {path} does not exist; pass --book with a YAML outline (see examples/outline.yaml)") from None
     except IsADirectoryError:

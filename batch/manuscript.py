@@ -9,24 +9,28 @@ files to an uninterrupted one.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+
+from record.disk import on_disk_full, temp_file
 
 
 def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``. A full disk is a
+    ``DiskFullError`` naming the folder; the previous file, if any, is left whole."""
+    with on_disk_full(path.parent, f"writing {path.name}", needed=len(text.encode("utf-8")),
+                      after="the record keeps every finished item, so the same command writes the rest"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = temp_file(f".{path.name}.", path.parent, suffix=".tmp")  # follows the umask, unlike mkstemp
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
     return path
 
 

@@ -134,7 +134,8 @@ def run_batch(rec, out: Path, items: list[Item], books: list[BookSpec], spec: Wr
                              description=spec_b.premise)
             for e in spec_b.bible:
                 rec.add_bible_entry(b["id"], e["kind"], e["name"], e["text"])
-            ids = [rec.add_outline_item(b["id"], ch["title"], ch["summary"]) for ch in spec_b.outline]
+            ids = [rec.add_outline_item(b["id"], ch["title"], ch["summary"], position=i)  # (no MAX(position) per item)
+                   for i, ch in enumerate(spec_b.outline)]
             made.append({"id": b["id"], "outline_ids": ids})
         return made
 

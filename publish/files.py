@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from publish.book import ExportError
+from record.disk import DiskFullError, disk_full_message, is_disk_full
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_NAME_BYTES = 120
@@ -101,8 +102,13 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
                 if path.exists():
                     raise ExportError(f"{path} already exists; pass --force to overwrite it") from None
                 os.replace(tmp, path)
-    except OSError as e:
-        raise ExportError(f"cannot write {path}: {e.strerror or e}; check the folder is writable and has space") from e
+    except Exception as e:  # whatever the writer library raises when the disk fills up
+        if is_disk_full(e):
+            raise DiskFullError(disk_full_message(parent, f"writing {path.name}",
+                                                  after="no partial file was left behind")) from e
+        if isinstance(e, OSError):
+            raise ExportError(f"cannot write {path}: {e.strerror or e}; check the folder is writable and has space") from e
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -1,4 +1,5 @@
-"""A full disk, recognised whatever raised it, and said plainly.
+"""Writing to disk: a full disk recognised whatever raised it and said plainly, and temporary
+files and folders (written, then renamed into place) that follow the umask like any other file.
 
 Python's own writes raise ``OSError`` (errno ENOSPC or EDQUOT); SQLite raises
 ``sqlite3.OperationalError: database or disk is full``; safetensors raises its own
@@ -8,13 +9,17 @@ Python's own writes raise ``OSError`` (errno ENOSPC or EDQUOT); SQLite raises
 
     with on_disk_full(adapter_dir, "saving the round's adapter", needed=40 * 2**20):
         model.save_pretrained(tmp)
+
+    tmp = temp_dir(".round-3.", adapters)   # mkdtemp's 0700 would stick after the rename
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -87,3 +92,32 @@ def on_disk_full(folder: str | Path, what: str, needed: int | None = None, after
         if is_disk_full(e):
             raise DiskFullError(disk_full_message(folder, what, needed, after)) from e
         raise
+
+
+def umask() -> int:
+    """The process's umask (read without changing it where the system allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+def temp_dir(prefix: str, dir: str | Path) -> Path:
+    """``tempfile.mkdtemp`` with the permissions a plain ``mkdir`` would give (not 0700), for
+    folders that are renamed into place (adapters, converted models)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=dir))
+    os.chmod(path, 0o777 & ~umask())
+    return path
+
+
+def temp_file(prefix: str, dir: str | Path, suffix: str = "") -> tuple[int, str]:
+    """``tempfile.mkstemp`` with the permissions a plain ``open`` would give (not 0600), for
+    files that are renamed into place (stories, chapters, exports, reports)."""
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dir)
+    os.fchmod(fd, 0o666 & ~umask())
+    return fd, path

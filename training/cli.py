@@ -201,23 +201,8 @@ def run_train(args) -> int:
 # ---- cotrain --------------------------------------------------------------------------------------
 
 
-def read_prompts(path: str, limit: int | None) -> list[str]:
-    """Prompts from a JSONL file (objects with "prompt") or a plain text file (one per line)."""
-    from pathlib import Path
-
-    p = Path(path)
-    if p.suffix == ".jsonl":
-        from batch.inputs import load_prompts
-
-        return [i.prompt for i in load_prompts(p, limit) if i.prompt]
-    try:
-        lines = [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as e:
-        raise _usage(f"cannot read prompts file {p} ({e}); pass --prompts with a JSONL or text file") from None
-    return lines[:limit] if limit else lines
-
-
 def run_cotrain(args) -> int:
+    from batch.inputs import read_prompts
     from record import open_record
     from training.cotrain import CotrainConfig, cotrain
     from writer.cli import draft_config_from_args
@@ -228,7 +213,7 @@ def run_cotrain(args) -> int:
     loop = CotrainConfig(rounds=args.rounds, heldout=args.heldout, eval_k=args.eval_k, precision=args.precision,
                          train_precision=args.train_precision, guard_critic=args.guard_critic,
                          instructions=args.instructions, invent=args.invent)
-    prompts = read_prompts(args.prompts, args.limit)
+    prompts = read_prompts(args.prompts, args.limit, flag="--prompts")
     if len(prompts) < 2:
         raise _usage(f"{args.prompts} holds {len(prompts)} prompt(s); co-training needs at least 2 (some are held out)")
     rec = open_record(args.workspace)

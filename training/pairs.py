@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from record.disk import temp_file
 from record.errors import UserError
 from record.settings import check_settings
 
@@ -234,7 +234,7 @@ def write_pairs_jsonl(rows: list[dict[str, Any]], path: str | os.PathLike) -> Pa
     """Write pairs (``Record.pairs()`` rows) as JSONL, atomically; vetoed pairs are left out."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = temp_file(f".{path.name}.", path.parent)  # follows the umask, unlike mkstemp
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             for row in rows:

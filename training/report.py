@@ -8,9 +8,10 @@ Both files are written to temporary names and renamed, so a crash never leaves h
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from record.disk import temp_file
 
 COLUMNS = [
     ("round", "round"), ("parent", "parent"), ("pairs", "pairs"), ("invented_share", "from invented"), ("steps", "DPO steps"),
@@ -87,7 +88,7 @@ def markdown(rows: list[dict[str, Any]], title: str = "Co-training report", char
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = temp_file(f".{path.name}.", path.parent)  # follows the umask, unlike mkstemp
     os.close(fd)
     try:
         write(tmp)

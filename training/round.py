@@ -27,11 +27,11 @@ import gc
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+from record.disk import disk_full_message, is_disk_full, temp_dir
 from record.errors import UserError
 from training.config import RoundConfig
 
@@ -175,7 +175,7 @@ def save_adapter(model, dest: Path, mark: dict[str, Any]) -> Path:
     from writer.models import ADAPTER_MARK
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    tmp = temp_dir(f".{dest.name}.", dest.parent)  # follows the umask, unlike mkdtemp
     try:
         model.save_pretrained(str(tmp), selected_adapters=["default"])
         (tmp / ADAPTER_MARK).write_text(json.dumps(mark, indent=2, sort_keys=True))
@@ -370,10 +370,14 @@ def run_round(rec, pair_ids: list[int] | None, config: RoundConfig | None = None
     except BaseException as e:
         if state.is_main_process and not isinstance(e, KeyboardInterrupt):
             rec.update("rounds", rid, status="failed", metrics={"error": f"{type(e).__name__}: {str(e)[:500]}"})
+        current = f"the current round is unchanged ({parent['id'] if parent else 'the base model'})"
+        if is_disk_full(e):  # OSError, or safetensors' SafetensorError ("os error 28"), which is not one
+            raise TrainingError(f"round {rid} could not be saved: " + disk_full_message(
+                out_dir.parent, "saving its adapter or a checkpoint",
+                after=f"run the same command again to resume from its last checkpoint; {current}")) from e
         if isinstance(e, OSError):
             raise TrainingError(f"round {rid} could not be saved ({e.strerror or e}); free some disk space and run "
-                                f"the same command again to resume from its last checkpoint. The current round is "
-                                f"unchanged ({parent['id'] if parent else 'the base model'}).") from e
+                                f"the same command again to resume from its last checkpoint; {current}") from e
         raise
     metrics = adapter_path.pop("metrics")
     if state.is_main_process:

@@ -68,25 +68,63 @@ def record_candidates(rec, writer, candidates, cfg, instructions: str = "", roun
     return rec.add_drafts(rows)
 
 
+def prompts_from_args(args) -> list[str]:
+    """The prompts a drafting command was given: the argument, or ``--prompt-file`` (a file, or
+    ``-`` for standard input: one prompt per line, or JSONL). Each is checked (not empty, UTF-8)."""
+    from batch.inputs import read_prompts
+    from record.errors import UserError
+    from writer.draft import check_prompt_text
+
+    if args.prompt_file is not None and args.prompt is not None:
+        raise UserError("give the prompt as an argument or with --prompt-file, not both")
+    if args.prompt_file is not None:
+        prompts = read_prompts(args.prompt_file)
+    elif args.prompt is not None:
+        prompts = [args.prompt]
+    else:
+        raise UserError('give a prompt: scriptorium draft "A cat finds a map.", or --prompt-file FILE (- for stdin)')
+    return [check_prompt_text(p, i + 1, len(prompts)) for i, p in enumerate(prompts)]
+
+
+def check_prompts_fit(args, prompts: list[str], instructions: str, max_new_tokens: int) -> None:
+    """Refuse prompts that overflow the model's context window using its tokenizer alone, before
+    the model loads (a load takes minutes on a busy machine)."""
+    from record.workspace import cache_dir, workspace_dir
+    from writer.draft import encode_checked
+    from writer.models import load_tokenizer_and_window, resolve_model
+
+    model_dir, _ = resolve_model(args.model, cache_dir(workspace_dir(args.workspace)))
+    tokenizer, window = load_tokenizer_and_window(model_dir)
+    encode_checked(tokenizer, window, prompts, instructions, max_new_tokens)
+
+
 def run_draft(args) -> int:
     from record import open_record
     from writer.draft import draft
 
     cfg = draft_config_from_args(args)  # validate before the slow load
-    if not args.prompt.strip():
-        from writer.draft import DraftError
+    prompts = prompts_from_args(args)
+    check_prompts_fit(args, prompts, args.instructions, cfg.max_new_tokens)
+    if args.adapter and args.adapter.lower() != "none":
+        from pathlib import Path
 
-        raise DraftError("the prompt is empty; give the writer something to write about")
+        from writer.models import check_adapter_dir
+
+        check_adapter_dir(Path(args.adapter).expanduser())
     rec = open_record(args.workspace)
     writer, round_id = writer_from_args(args, rec)
-    candidates = draft(writer, [args.prompt], cfg, args.instructions)[0]
+    drafted = draft(writer, prompts, cfg, args.instructions)  # every prompt in one batched call
+    candidates = [c for per_prompt in drafted for c in per_prompt]
     ids = record_candidates(rec, writer, candidates, cfg, args.instructions, round_id)
     for draft_id, c in zip(ids, candidates):
         if args.json:
-            print(json.dumps({"draft_id": draft_id, "prompt": c.prompt, "text": c.text, "candidate": c.candidate,
-                              "tokens": c.tokens, "finish_reason": c.finish_reason, "model": writer.model_id,
+            print(json.dumps({"draft_id": draft_id, "prompt": c.prompt, "prompt_index": c.prompt_index,
+                              "text": c.text, "candidate": c.candidate, "tokens": c.tokens,
+                              "finish_reason": c.finish_reason, "model": writer.model_id,
                               "adapter": writer.adapter_path, "seed": c.seed}))
         else:
+            if len(prompts) > 1 and c.candidate == 0:
+                print(f"=== prompt {c.prompt_index + 1}: {c.prompt[:70]} ===")
             print(f"--- candidate {c.candidate + 1} (draft {draft_id}, {c.tokens} tokens, {c.finish_reason}) ---")
             print(c.text + "\n")
     sys.stdout.flush()
@@ -94,9 +132,12 @@ def run_draft(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("draft", help="draft K candidate stories for a prompt and record them",
-                       description="Draft K candidates for one prompt with the writer, print them and record them.")
-    p.add_argument("prompt", help="what to write about")
+    p = sub.add_parser("draft", help="draft K candidate stories for a prompt (or a file of prompts) and record them",
+                       description="Draft K candidates for each prompt with the writer, print them and record them. "
+                                   "All prompts are drafted in one batched run (one model load).")
+    p.add_argument("prompt", nargs="?", help="what to write about")
+    p.add_argument("--prompt-file", metavar="FILE",
+                   help="prompts from a file, one per line or JSONL ({\"prompt\": ...}); - reads standard input")
     add_draft_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per candidate (JSONL)")
     p.set_defaults(run=run_draft)

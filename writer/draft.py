@@ -96,20 +96,44 @@ def chat_text(tokenizer, prompt: str, instructions: str = "") -> str:
     return PLAIN_TEMPLATE.format(system=system, prompt=prompt)
 
 
-def encode_prompts(writer, prompts: list[str], instructions: str, max_new_tokens: int) -> list[list[int]]:
-    """Token ids per prompt; refuses empty prompts and prompts that overflow the context."""
+def check_prompt_text(prompt, number: int = 1, total: int = 1) -> str:
+    """The prompt, stripped; an empty prompt or one that is not valid UTF-8 text is refused.
+
+    Python hands undecodable command-line bytes over as lone surrogates, which no tokenizer
+    accepts: they are named here, before any model is loaded."""
+    which = "the prompt" if total == 1 else f"prompt {number}"
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise DraftError(f"{which} is empty; give the writer something to write about")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raw = prompt.encode("utf-8", "surrogateescape")[:e.start + 1]
+        raise DraftError(f"{which} is not valid UTF-8 text (byte 0x{raw[-1]:02x} at character {e.start + 1}); "
+                         "pass it as UTF-8, or in a UTF-8 file with --prompt-file") from None
+    return prompt.strip()
+
+
+def encode_checked(tokenizer, context_window: int, prompts: list[str], instructions: str,
+                   max_new_tokens: int) -> list[list[int]]:
+    """Token ids per prompt; refuses empty prompts, text that is not UTF-8 and prompts that
+    overflow the context. Needs only the tokenizer, so it runs before a model loads."""
     out = []
     for i, p in enumerate(prompts):
-        if not isinstance(p, str) or not p.strip():
-            raise DraftError(f"prompt {i + 1} is empty; give the writer something to write about")
-        ids = writer.tokenizer(chat_text(writer.tokenizer, p.strip(), instructions), add_special_tokens=False)["input_ids"]
-        if len(ids) + max_new_tokens > writer.context_window:
+        p = check_prompt_text(p, i + 1, len(prompts))
+        ids = tokenizer(chat_text(tokenizer, p, instructions), add_special_tokens=False)["input_ids"]
+        if len(ids) + max_new_tokens > context_window:
+            which = "the prompt" if len(prompts) == 1 else f"prompt {i + 1}"
             raise DraftError(
-                f"prompt {i + 1} is {len(ids)} tokens; with max_new_tokens {max_new_tokens} it exceeds the model's "
-                f"context window of {writer.context_window} tokens; shorten the prompt or lower --max-new-tokens"
+                f"{which} is {len(ids)} tokens; with max_new_tokens {max_new_tokens} it exceeds the model's "
+                f"context window of {context_window} tokens; shorten the prompt or lower --max-new-tokens"
             )
         out.append(ids)
     return out
+
+
+def encode_prompts(writer, prompts: list[str], instructions: str, max_new_tokens: int) -> list[list[int]]:
+    """Token ids per prompt (see ``encode_checked``)."""
+    return encode_checked(writer.tokenizer, writer.context_window, prompts, instructions, max_new_tokens)
 
 
 class RowSampler:

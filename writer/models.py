@@ -19,12 +19,12 @@ import importlib.util
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from record.disk import DiskFullError, disk_full_message, is_disk_full, temp_dir
 from record.errors import UserError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -74,7 +74,7 @@ def builtin_model_dir(cache: Path, progress: bool = True) -> Path:
     try:
         cache.mkdir(parents=True, exist_ok=True)
         _cleanup_stale(cache)
-        tmp = Path(tempfile.mkdtemp(prefix=".converting-", dir=cache))
+        tmp = temp_dir(".converting-", cache)  # follows the umask, unlike mkdtemp
     except OSError as e:
         raise ModelError(
             f"cannot write the model cache {cache} ({e.strerror}); set SCRIPTORIUM_CACHE to a writable folder"
@@ -84,10 +84,16 @@ def builtin_model_dir(cache: Path, progress: bool = True) -> Path:
         if target.exists() and not (target / COMPLETE_MARK).is_file():
             shutil.rmtree(target)  # a folder without the completion mark: a leftover, never trusted
         os.replace(tmp, target)
-    except OSError as e:
+    except Exception as e:  # a full disk raises OSError, or SafetensorError from the safetensors writer
         shutil.rmtree(tmp, ignore_errors=True)
         if (target / COMPLETE_MARK).is_file():  # another process finished the same conversion first
             return target
+        if is_disk_full(e):
+            raise DiskFullError(disk_full_message(cache, "converting the built-in model into the model cache",
+                                                  needed=600 * 2**20, after="nothing was cached; SCRIPTORIUM_CACHE "
+                                                  "can point the cache at another disk")) from e
+        if not isinstance(e, OSError):
+            raise
         raise ModelError(
             f"converting the built-in model into {cache} failed ({e}); set SCRIPTORIUM_CACHE to a writable folder with ~600 MB free"
         ) from e
@@ -138,6 +144,11 @@ def resolve_model(model: str | os.PathLike | None, cache: Path, progress: bool =
     if model is None or str(model) in ("", "builtin", BUILTIN_NAME):
         return builtin_model_dir(cache, progress), f"builtin:{BUILTIN_NAME}"
     path = Path(model).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ModelError(
+            f"--model {path} is a file; it expects a Hugging Face model folder (config.json, tokenizer and "
+            "*.safetensors), or leave it out to use the built-in SmolLM2"
+        )
     if not path.is_dir():
         raise ModelError(
             f"model folder {path} does not exist; pass --model with a local Hugging Face model folder, "
@@ -242,7 +253,7 @@ def _save_quantized(model, target: Path, source: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _cleanup_stale(target.parent)
-        tmp = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
+        tmp = temp_dir(".converting-", target.parent)
     except OSError:
         return
     source = str(Path(source).resolve())
@@ -288,6 +299,23 @@ def _own_unquantized(model) -> None:
         pass
 
 
+def context_window_of(config: Any) -> int:
+    """Tokens a model attends over, from its config."""
+    return int(getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 2048)
+
+
+def load_tokenizer_and_window(model_dir: Path) -> tuple[Any, int]:
+    """The tokenizer and context window of a model folder, without loading its weights (seconds
+    instead of minutes): enough to refuse prompts that cannot fit before the model loads."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(model_dir)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"cannot read the model config in {model_dir}: {e}") from e
+    return load_tokenizer(model_dir), context_window_of(config)
+
+
 def load_tokenizer(model_dir: Path):
     from transformers import AutoTokenizer
 
@@ -301,18 +329,82 @@ def load_tokenizer(model_dir: Path):
     return tok
 
 
+SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2,
+                      "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+MAX_SAFETENSORS_HEADER = 100 * 2**20
+
+
+def check_safetensors(path: Path) -> dict[str, Any]:
+    """Read and validate a safetensors file's header without loading it: the size prefix, the
+    JSON header, and every tensor's dtype, shape and byte range against the file's size.
+    Returns the header; a corrupt file raises ``ModelError`` naming it as corrupt."""
+    import struct
+
+    def corrupt(why: str) -> ModelError:
+        return ModelError(f"{path} is corrupt ({why}); it is not a complete safetensors file: train it again, "
+                          "or restore it from a copy")
+
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as f:
+            prefix = f.read(8)
+            if len(prefix) < 8:
+                raise corrupt(f"only {size} bytes")
+            (n,) = struct.unpack("<Q", prefix)
+            if n > min(MAX_SAFETENSORS_HEADER, size - 8):
+                raise corrupt(f"its header claims {n:,} bytes in a {size:,}-byte file")
+            raw = f.read(n)
+    except OSError as e:
+        raise ModelError(f"cannot read {path} ({e.strerror})") from e
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise corrupt("its header is not JSON") from None
+    if not isinstance(header, dict):
+        raise corrupt("its header is not a JSON object")
+    data = size - 8 - n
+    end = 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (start, stop) = info["dtype"], info["shape"], info["data_offsets"]
+            count = 1
+            for d in shape:
+                count *= int(d)
+            ok = dtype in SAFETENSORS_DTYPES and 0 <= start <= stop <= data and stop - start == count * SAFETENSORS_DTYPES[dtype]
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise corrupt(f"tensor {name!r} has a bad entry or lies outside the file")
+        end = max(end, stop)
+    if end != data:
+        raise corrupt(f"its tensors cover {end:,} of the {data:,} data bytes (truncated or padded)")
+    return header
+
+
 def check_adapter_dir(path: Path) -> dict:
-    """Validate an adapter folder and return its adapter_config."""
+    """Validate an adapter folder before any model loads: its adapter_config.json and its weights
+    file's safetensors header. Returns the adapter_config."""
+    if path.exists() and not path.is_dir():
+        raise ModelError(f"--adapter {path} is a file; it expects an adapter folder (adapter_config.json and "
+                         "adapter_model.safetensors) as written by `scriptorium train`")
     if not path.is_dir():
         raise ModelError(f"adapter folder {path} does not exist; pass --adapter with a folder written by `scriptorium train`")
     cfg_file = path / "adapter_config.json"
     if not cfg_file.is_file():
         raise ModelError(f"adapter folder {path} has no adapter_config.json; it is not a LoRA adapter folder")
     try:
-        cfg = json.loads(cfg_file.read_text())
+        cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelError(f"adapter folder {path} has a corrupt adapter_config.json ({e}); train it again or pick another") from e
-    if not any((path / n).is_file() for n in ("adapter_model.safetensors", "adapter_model.bin")):
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("peft_type", "LORA"), str):
+        raise ModelError(f"adapter folder {path} has a corrupt adapter_config.json (not a settings object); "
+                         "train it again or pick another")
+    weights = path / "adapter_model.safetensors"
+    if weights.is_file():
+        check_safetensors(weights)
+    elif not (path / "adapter_model.bin").is_file():
         raise ModelError(f"adapter folder {path} has no adapter_model.safetensors; it is incomplete")
     return cfg
 
@@ -335,8 +427,7 @@ class Writer:
 
     @property
     def context_window(self) -> int:
-        cfg = self.model.config
-        return int(getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 2048))
+        return context_window_of(self.model.config)
 
     @property
     def fingerprint(self) -> str:
