@@ -46,14 +46,23 @@ def test_every_tab_through_the_app(serve, tiny_model_dir):
     # Draft, pick, edit
     drafted = c.predict(book, storm, 3, 0.8, 0.95, 1.1, 0, 8, WEIGHTS, api_name="/draft")
     texts, scores, message = drafted[:6], drafted[6:12], drafted[-2]
-    assert "3 candidates ready" in message and all(texts[:3]) and texts[3:] == ("", "", "")
+    assert "3 candidates ready, written by the base model" in message and all(texts[:3]) and texts[3:] == ("", "", "")
+    picked_id = engine.rec.query("SELECT id FROM drafts ORDER BY id")[1]["id"]
     assert "panel total" in scores[0] and "sc-bar" in scores[0]
     picked = c.predict(book, "", api_name="/pick_2")
-    assert picked[0] == texts[1] and "2 preference pair(s)" in picked[1]
+    assert picked[0] == texts[1] and "2 preference pair(s)" in picked[1] and "as version" in picked[1]
     c.predict(book, storm, "Typed, never saved by hand.", api_name="/autosave")
     assert engine.rec.one("SELECT text FROM chapters WHERE outline_item_id = ?", (storm,))["text"].startswith("Typed")
-    assert "Saved" in c.predict(book, storm, texts[1] + " Edited.", api_name="/save_text")
+    saved = c.predict(book, storm, texts[1] + " Edited.", api_name="/save_text")
+    assert saved[0].startswith("Saved") and "version" in saved[0]
     assert engine.rec.one("SELECT text FROM chapters WHERE outline_item_id = ?", (storm,))["text"].endswith("Edited.")
+    versions = rows(saved[1])
+    assert [v[2] for v in versions] == ["saved", "typed", "picked"]  # newest first: every change is kept
+    diff = c.predict(versions[2][0], versions[0][0], api_name="/diff_versions")
+    assert '<ins class="df-ins"> Edited.</ins>' in diff
+    restored = c.predict(book, versions[2][0], api_name="/restore_version")
+    assert restored[0] == texts[1] and restored[1].startswith(f"Restored version {versions[2][0]}")
+    assert c.predict(book, versions[0][0], api_name="/restore_version")[0].endswith("Edited.")  # and back
     s = engine.rec.get("books", book)["settings"]
     assert s["sampling"]["k"] == 3 and s["weights"] == {}  # remembered for the book
     c.predict(book, 2, 0.5, 0.9, 1.2, 7, 16, {"headers": ["critic", "weight"], "data": [["style", 2.0]]},
@@ -78,26 +87,39 @@ def test_every_tab_through_the_app(serve, tiny_model_dir):
         time.sleep(0.2)
     assert "Round 1 is now current" in progress[2], progress[2]
     room = c.predict(api_name="/classroom")
-    assert rows(room[0])[0][:3] == [1, "base", "done"] and rows(room[0])[0][5] == "yes"
+    assert rows(room[0])[0][:4] == [1, "base", "shared (CLI, no sign-in)", "done"] and rows(room[0])[0][6] == "yes"
+    assert room[4] == "round 1"
     taught, _ = c.predict(1, api_name="/round_pairs")
     assert [r[0] for r in rows(taught)] == [pending[0][0]]
     before, after, label = c.predict(1, "A cat finds a map.", 3, api_name="/before_after")
     assert before and after and "round 1" in label
     _, samples = c.predict(1, api_name="/round_pairs")
-    assert [r[2:] for r in rows(samples)] == [[before, after]]
-    assert c.predict("base", api_name="/make_current")[-1] == "The base model is now current."
+    assert [before, after] in [r[2:] for r in rows(samples)]  # with the samples drafted after training
+    lineage = c.predict(picked_id, api_name="/lineage")
+    assert lineage.startswith(f"Draft {picked_id}") and "taught in round 1" in lineage
+    assert c.predict("base", api_name="/make_current")[-1] == "The base model is now current for your drafts."
     assert engine.rec.current_round(engine.lineage) is None
 
-    # Feedback
-    shown = c.predict("ann", None, api_name="/feedback_next")
-    prompt, a, b, count = shown  # the shown pair's draft ids stay on the server: blind
-    assert prompt and a and b and count == "0"
-    chose = c.predict("ann", api_name="/feedback_A")
-    assert chose[-1] == "Recorded: A is better." and chose[-2] == "1"
+    # Feedback: a session on the book (the tiny writer's drafts are short: no minimum length)
+    made = c.predict([book], "", 0, 5, 0, "ann", api_name="/feedback_session")
+    prompt, left, right, agree, progress, message = made[:6]  # the shown pair's draft ids stay on the server
+    assert message.startswith("Session 1: 3 pairs") and progress == "Pair 1 of 3" and left and right
+    assert prompt.startswith('Chapter 1, "The storm"')  # what was asked for, never the internal prompt
+    chose = c.predict("ann", 1, api_name="/feedback_left")
+    assert chose[-1] == "Recorded: the left draft is better." and chose[-2] == "Pair 2 of 3"
     assert engine.rec.one("SELECT author, kind FROM picks ORDER BY id DESC LIMIT 1") == {"author": "ann", "kind": "pick"}
+    assert c.predict("ann", 1, api_name="/feedback_skip")[-1] == "Skipped."
+    files, message = c.predict("ann", 1, api_name="/feedback_export")
+    assert message.startswith("Exported 1 preference rows") and len(files) == 2
 
-    # Export
-    path, message = c.predict(book, "md", api_name="/export")
+    # Export: the unwritten chapter is listed first; the author chooses to go on
+    _, message, warning = c.predict(book, "md", api_name="/export")[:3]
+    assert message.startswith("Not exported yet") and "Arrival" in warning and "never drafted" in warning
+    c.predict(book, "Ann Q. Keeper", "12 Harbour Road\nann@example.com", "Keeper", "Lamp", None, False,
+              api_name="/save_details")
+    settings = engine.rec.get("books", book)["settings"]
+    assert settings["contact"] == ["12 Harbour Road", "ann@example.com"] and settings["legal_name"] == "Ann Q. Keeper"
+    path, message = c.predict(book, "md", api_name="/export_anyway")[:2]
     assert message.startswith("Exported") and "Edited." in open(path, encoding="utf-8").read()
 
     # Delete, with confirmation

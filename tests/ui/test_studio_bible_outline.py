@@ -74,9 +74,31 @@ def test_generated_outline_is_added_all_at_once(engine, book, monkeypatch):
     assert items == [("Arrival", "she comes."), ("Storm", "it breaks.")]
     assert [r[2] for r in O.outline_rows(engine.rec, None, book["id"])] == ["Arrival", "Storm"]
     monkeypatch.setattr(draft_mod, "draft", lambda *a, **k: [[Candidate(0, 0, "", "   ", 0, "stop", 1)]])
-    with pytest.raises(StudioError, match="no usable outline"):
+    with pytest.raises(StudioError, match="could not give a usable outline in 3 tries"):
         O.generate_outline(engine, None, book["id"], "premise", 2, replace=True)
     assert len(O.outline_rows(engine.rec, None, book["id"])) == 2  # a failed generation removes nothing
+
+
+def test_placeholder_titles_are_refused_and_the_writer_asked_again(engine, book, monkeypatch):
+    from writer import draft as draft_mod
+    from writer.draft import Candidate
+
+    replies = iter(["1. Title: a summary\n2. A\n3. B", "1. Chapter 1: x\n2. The Lowest Tide: Mara sees the door.",
+                    "1. The Lowest Tide: Mara sees the door.\n2. The Other Side: she steps through.\n3. Home: back."])
+    seeds = []
+
+    def fake(writer, prompts, cfg, instructions=""):
+        seeds.append(cfg.seed)
+        return [[Candidate(0, 0, prompts[0], next(replies), 10, "stop", 1)]]
+
+    monkeypatch.setattr(draft_mod, "draft", fake)
+    items = O.generate_outline(engine, None, book["id"], "a door in the sea", 3, seed=4)
+    assert [t for t, _ in items] == ["The Lowest Tide", "The Other Side", "Home"] and seeds == [4, 5, 6]
+    monkeypatch.setattr(draft_mod, "draft", lambda *a, **k: [[Candidate(0, 0, "", "1. Title\n2. Chapter 2\n3. <title>", 5, "stop", 1)]])
+    with pytest.raises(StudioError, match="placeholder titles such as '<title>', 'Chapter 2', 'Title'"):
+        O.generate_outline(engine, None, book["id"], "a door in the sea", 3)
+    assert [O.is_placeholder(t) for t in ("Title", "A", "Chapter 2", "<title>", "Lima", "The Door")] == [
+        True, True, True, True, False, False]
 
 
 def test_imported_chapters_are_adopted_into_the_outline(engine, book):

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from record import Record
+from ui.studio.drafting import snap_selection, splice
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -87,21 +88,20 @@ def test_create_book_bible_draft_pick_export_in_a_browser(studio):
         try:
             page.goto(url)
             expect(page.get_by_text("Scriptorium studio").first).to_be_visible(timeout=60_000)
-            status = field(page, "status")
             # the page's load event has run (it fills "Signed in as"): typing before that can be lost
             expect(field(page, "whoami")).to_have_value(re.compile("local studio"), timeout=120_000)
 
             field(page, "book-title").fill("The Lighthouse")
             field(page, "book-author").fill("A. Keeper")
             page.locator("#create-book").click()
-            expect(status).to_have_value(re.compile("Created"), timeout=60_000)
+            expect(field(page, "books-status")).to_have_value(re.compile("Created"), timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "1-book-created.png"), full_page=True)
 
             page.get_by_role("tab", name="Story bible").click()
             field(page, "bible-name").fill("Mara")
             field(page, "bible-text").fill("The keeper. " + XSS)
             page.locator("#add-entry").click()
-            expect(status).to_have_value(re.compile("Added character"), timeout=60_000)
+            expect(field(page, "bible-status")).to_have_value(re.compile("Added character"), timeout=60_000)
             table = page.locator("#bible-table")
             expect(table).to_contain_text("Mara", timeout=30_000)
             expect(table).to_contain_text('onerror="window.__xss=1"')  # shown as text ...
@@ -110,6 +110,7 @@ def test_create_book_bible_draft_pick_export_in_a_browser(studio):
             page.screenshot(path=str(ARTIFACTS / "2-bible-entry.png"), full_page=True)
 
             page.get_by_role("tab", name="Draft").click()
+            status = field(page, "draft-status")
             page.locator("#draft").click()
             expect(status).to_have_value(re.compile("2 candidates ready"), timeout=240_000)
             first, second = field(page, "cand-0"), field(page, "cand-1")
@@ -131,9 +132,13 @@ def test_create_book_bible_draft_pick_export_in_a_browser(studio):
             page.locator("#rewrite").click()
             expect(status).to_have_value(re.compile("2 candidates ready"), timeout=240_000)
             rewritten = field(page, "cand-1").input_value()
-            page.locator("#pick-1").click()
-            expect(status).to_have_value(re.compile("Kept candidate 2"), timeout=60_000)
-            expect(chapter).to_have_value(rewritten + picked[cut:])
+            page.locator("#pick-1").click()  # offered as a change to accept or reject, not pasted in
+            expect(page.locator("#proposal-diff")).to_contain_text("with the change", timeout=60_000)
+            expect(chapter).to_have_value(picked)
+            page.locator("#accept-change").click()
+            expect(status).to_have_value(re.compile("Accepted candidate 2"), timeout=60_000)
+            start, end = snap_selection(picked, 0, cut)
+            expect(chapter).to_have_value(splice(picked, start, end, rewritten))
             page.screenshot(path=str(ARTIFACTS / "5-passage-rewritten.png"), full_page=True)
             final_text = chapter.input_value()
 
@@ -148,7 +153,7 @@ def test_create_book_bible_draft_pick_export_in_a_browser(studio):
 
             page.get_by_role("tab", name="Export").click()
             page.locator("#export").click()
-            expect(status).to_have_value(re.compile(r"Exported .*\.epub"), timeout=120_000)
+            expect(field(page, "export-status")).to_have_value(re.compile(r"Exported .*\.epub"), timeout=120_000)
             link = page.locator("#export-file a").first
             expect(link).to_be_visible(timeout=30_000)
             href = link.get_attribute("href")

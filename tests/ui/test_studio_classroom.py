@@ -66,12 +66,12 @@ def test_rounds_pairs_metrics_veto_and_rollback(engine, book, tiny_model_dir, tm
     r2 = finished_round(engine, r1, make_adapter(tiny_model_dir, tmp_path / "a2", 2), [],
                         {"loss_last": 0.5, "loss_mean": 0.6, "eval": {"reward": 0.4, "reward_hacking": False,
                                                                        "draft_ids": [1]}})
-    rows = C.rounds_rows(engine.rec, engine.lineage)
-    assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows] == [(r1, "base", "done", 1, ""), (r2, r1, "done", 0, "yes")]
-    frame = C.metrics_frame(engine.rec, engine.lineage)
+    rows = C.rounds_rows(engine, None)
+    assert [(r[0], r[1], r[3], r[4], r[6]) for r in rows] == [(r1, "base", "done", 1, ""), (r2, r1, "done", 0, "yes")]
+    frame = C.metrics_frame(engine, None)
     assert set(frame["metric"]) == {"loss_last", "loss_mean", "rewards_margins_last", "eval reward"}
     assert frame[(frame["round"] == r2) & (frame["metric"] == "loss_last")]["value"].item() == 0.5
-    assert [r[0] for r in C.round_pair_rows(engine.rec, r1)] == pair_ids[:1]
+    assert [r[0] for r in C.round_pair_rows(engine, None, r1)] == pair_ids[:1]
     with pytest.raises(StudioError, match="already taught"):
         C.veto(engine.rec, None, pair_ids[0])  # taught in round 1: roll back instead
 
@@ -80,29 +80,29 @@ def test_rounds_pairs_metrics_veto_and_rollback(engine, book, tiny_model_dir, tm
     final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
     assert engine.rec.get("drafts", final["draft_ids"][0])["round_id"] == r2
     assert writer.adapter_path == str((tmp_path / "a2").resolve())
-    assert C.make_current(engine, r1) == f"Round {r1} is now current."
+    assert C.make_current(engine, None, r1) == f"Round {r1} is now current for your drafts."
     final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
     assert engine.rec.get("drafts", final["draft_ids"][0])["round_id"] == r1
     assert writer.adapter_path == str((tmp_path / "a1").resolve())
-    C.make_current(engine, "base")
+    C.make_current(engine, None, "base")
     final = list(D.stream_candidates(engine, None, None, book["id"], None, SAMPLING))[-1]
     assert engine.rec.get("drafts", final["draft_ids"][0])["round_id"] is None and writer.active_adapter is None
 
 
 def test_before_and_after_use_the_same_prompt_and_seed(engine, book, tiny_model_dir, tmp_path):
     r1 = finished_round(engine, None, make_adapter(tiny_model_dir, tmp_path / "a1", 3), [], {})
-    before, after, label = C.before_after(engine, r1, "A cat finds a map.", seed=5)
-    again_before, again_after, _ = C.before_after(engine, r1, "A cat finds a map.", seed=5)
+    before, after, label = C.before_after(engine, None, r1, "A cat finds a map.", seed=5)
+    again_before, again_after, _ = C.before_after(engine, None, r1, "A cat finds a map.", seed=5)
     assert (before, after) == (again_before, again_after)  # same prompt, same seed: same drafts
     assert before != after  # the adapter changed the writer
     assert "base model" in label and f"round {r1}" in label
     rows = engine.rec.query("SELECT round_id, seed FROM drafts ORDER BY id")
     assert [r["round_id"] for r in rows[:2]] == [None, r1] and rows[0]["seed"] == rows[1]["seed"]
     with pytest.raises(StudioError, match="pick a trained round"):
-        C.before_after(engine, "base", "x")
-    samples = C.recorded_samples(engine.rec, r1)  # the comparison stays on the record for the classroom
+        C.before_after(engine, None, "base", "x")
+    samples = C.recorded_samples(engine, None, r1)  # the comparison stays on the record for the classroom
     assert samples and samples[0][1] == rows[0]["seed"] and (samples[0][2], samples[0][3]) == (before, after)
-    assert C.recorded_samples(engine.rec, "base") == []
+    assert C.recorded_samples(engine, None, "base") == []
 
 
 def test_pending_pairs_are_private_with_auth(engine):

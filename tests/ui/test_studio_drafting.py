@@ -114,7 +114,7 @@ def test_rewrite_replaces_only_the_selected_passage(engine, book):
     assert "The keeper slept." in engine.rec.get("drafts", final["draft_ids"][0])["prompt"]
     out = D.pick(engine, None, book["id"], item, final["draft_ids"], 0, text, "rewrite", (start, end))
     new = engine.rec.get("drafts", final["draft_ids"][0])["text"]
-    assert out["text"] == text[:start] + new + text[end:]
+    assert out["text"] == D.splice(text, start, end, new) and out["text"].startswith("The sea was calm. ")
     assert engine.rec.chapters(book["id"])[0]["text"] == out["text"]
 
 
@@ -126,8 +126,8 @@ def test_sessions_draft_through_one_model_queue(engine, book):
     import contextlib
 
     @contextlib.contextmanager
-    def counting():
-        with real() as got:
+    def counting(user=None):
+        with real(user) as got:
             with lock:
                 active[0] += 1
                 peak[0] = max(peak[0], active[0])

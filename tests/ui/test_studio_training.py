@@ -37,9 +37,9 @@ def test_a_round_trains_in_the_background_with_progress(engine, book, monkeypatc
     gate = threading.Event()
     seen = {}
 
-    def fake_run_round(rec, pair_ids, config, model=None, precision="4bit", progress=None):
+    def fake_run_round(rec, pair_ids, config, model=None, precision="4bit", progress=None, lineage=None):
         seen.update(pair_ids=pair_ids, max_steps=config.max_steps, model=model, precision=precision,
-                    learning_rate=config.learning_rate, beta=config.beta)
+                    learning_rate=config.learning_rate, beta=config.beta, lineage=lineage)
         progress(1, 2, {"loss": 0.69, "rewards/margins": 0.0, "learning_rate": 1e-5})
         gate.wait(30)  # the studio must stay usable meanwhile: the test drafts while this waits
         progress(2, 2, {"loss": 0.6, "rewards/margins": 0.2})
@@ -68,6 +68,7 @@ def test_a_round_trains_in_the_background_with_progress(engine, book, monkeypatc
     snap = job.snapshot()
     assert snap["state"] == "done" and snap["round_id"] and "taught with 2 pairs" in snap["summary"]
     assert seen["max_steps"] == 2 and seen["precision"] == engine.train_precision and len(seen["pair_ids"]) == 2
+    assert seen["lineage"] == engine.lineage  # no sign-in: the model's own lineage, shared with the CLI
     assert (seen["learning_rate"], seen["beta"]) == (RoundConfig().learning_rate, RoundConfig().beta)  # defaults filled in
     frame = T.history_frame(snap["history"])
     assert list(frame[frame["metric"] == "loss"]["value"]) == [0.69, 0.6]

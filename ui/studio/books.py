@@ -2,7 +2,9 @@
 
 Plain functions over the record, called by the Gradio handlers in ``ui.studio`` and by tests.
 ``user`` is the signed-in author when the studio runs with ``--auth`` (then an author sees and
-touches only the books they own) and None otherwise (one local author, every book visible).
+touches only the books they own; an admin sees all) and None otherwise (one local author, every
+book visible). The book an author last worked on is remembered (``remember_book``) and opens
+on their next visit.
 
     book = create_book(rec, user="ann", title="The Lighthouse", author="Ann", genre="mystery")
     settings = book_settings(rec, book["id"], "ann")
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ui.studio.engine import StudioError
+from ui.studio.engine import StudioError, may_see, scope
 
 LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt", "zh", "ja"]
 SAMPLING_DEFAULTS = {"k": 2, "temperature": 0.8, "top_p": 0.95, "repetition_penalty": 1.1, "seed": 0}
@@ -29,19 +31,40 @@ def owned_book(rec, book_id, user: str | None) -> dict[str, Any]:
     except (TypeError, ValueError):
         raise StudioError(f"book id {book_id!r} is not a number; pick a book in the Books tab") from None
     row = rec.one("SELECT * FROM books WHERE id = ?", (book_id,))
-    if row is None or (user is not None and row["owner"] != user):
+    if row is None or not may_see(user, row["owner"]):
         # The same message whether it is missing or someone else's: no probing other authors' ids.
         raise StudioError(f"no book {book_id} among your books; pick one in the Books tab")
     return row
 
 
 def list_books(rec, user: str | None) -> list[dict[str, Any]]:
-    return rec.books(owner=user) if user is not None else rec.books()
+    return rec.books(owner=scope(user)) if scope(user) is not None else rec.books()
+
+
+def _last_key(user: str | None) -> str:
+    return f"studio_last_book:{user or ''}"
+
+
+def remember_book(rec, user: str | None, book_id) -> None:
+    """Note the book the author is working on, so it opens on their next visit."""
+    if book_id not in (None, ""):
+        rec.set_state(_last_key(user), int(book_id))
+
+
+def last_book(rec, user: str | None) -> int | None:
+    """The book the author last worked on, if they still may open it; else their newest."""
+    books = {b["id"] for b in list_books(rec, user)}
+    last = rec.get_state(_last_key(user))
+    if last in books:
+        return last
+    return max(books) if books else None
 
 
 def book_choices(rec, user: str | None) -> list[tuple[str, int]]:
     """(label, id) pairs for a dropdown."""
-    return [(f"{b['title']} (#{b['id']})", b["id"]) for b in list_books(rec, user)]
+    mine = scope(user) is None and user is not None  # an admin: say whose each book is
+    return [(f"{b['title']} (#{b['id']})" + (f" [{b['owner']}]" if mine and b["owner"] != user else ""), b["id"])
+            for b in list_books(rec, user)]
 
 
 def style_presets() -> list[str]:
@@ -84,7 +107,7 @@ def create_book(rec, user: str | None, title: str, author: str = "", language: s
     if not (title or "").strip():
         raise StudioError("a book needs a title; type one in the Title box")
     return rec.add_book(title=title, author=author or "", language=language or "en", genre=(genre or "").strip(),
-                        style_targets=style_targets(preset, custom_targets), owner=user,
+                        style_targets=style_targets(preset, custom_targets), owner=None if user is None else str(user),
                         settings={"sampling": dict(SAMPLING_DEFAULTS)})
 
 

@@ -3,6 +3,7 @@
     scriptorium studio                          # http://127.0.0.1:7860 on the built-in writer
     scriptorium --workspace ./ws studio --port 8000 --auth ann:secret
     scriptorium studio --host 0.0.0.0 --auth-file authors.txt   # one user:password a line
+    scriptorium studio --auth ann:a --auth ed:e --admin ed      # ed sees every author's work
 
 Light on purpose: Gradio and torch load inside the command.
 """
@@ -43,6 +44,11 @@ def parse_auth(values: list[str] | None, auth_file: str | None) -> list[tuple[st
 
 def run_studio(args) -> int:
     auth = parse_auth(args.auth, args.auth_file)
+    admins = tuple(args.admin or ())
+    unknown = sorted(set(admins) - {u for u, _ in auth or []})
+    if unknown:
+        raise AuthError(f"--admin {', '.join(unknown)} is not among the signed-in authors (--auth/--auth-file); "
+                        "name an author who signs in")
     if args.host not in ("127.0.0.1", "localhost", "::1") and not auth:
         print(f"warning: the studio listens on {args.host} without --auth; anyone who can reach it can read and "
               "change every book")
@@ -52,7 +58,7 @@ def run_studio(args) -> int:
     engine = StudioEngine(args.workspace, model=args.model, precision=args.precision,
                           max_new_tokens=args.max_new_tokens, concurrency=args.concurrency,
                           train_precision=args.train_precision, auth=auth is not None,
-                          max_upload_mb=args.max_upload_mb)
+                          max_upload_mb=args.max_upload_mb, admins=admins)
     app = build_app(engine)
     # Load the writer while the browser opens, so the first draft does not wait for it.
     threading.Thread(target=engine.warm_up, daemon=True, name="load-writer").start()
@@ -73,6 +79,8 @@ def register(sub) -> None:
     p.add_argument("--auth", action="append", metavar="USER:PASS",
                    help="require sign-in; repeat for several authors (each sees only their own books)")
     p.add_argument("--auth-file", metavar="FILE", help="file with one user:password a line")
+    p.add_argument("--admin", action="append", metavar="USER",
+                   help="a signed-in author who may see every author's books, rounds and feedback (repeatable)")
     p.add_argument("--model", help="local Hugging Face causal-LM folder (default: built-in SmolLM2-135M-Instruct)")
     p.add_argument("--precision", choices=["fp32", "bf16", "4bit"], default="fp32", help="drafting weights (default fp32)")
     p.add_argument("--train-precision", choices=["fp32", "bf16", "4bit"], default="4bit",

@@ -7,8 +7,14 @@ model work; Gradio's queue puts the same limit in front of it). A session's runn
 kept under its session id so its stop button can really stop generation.
 
     engine = StudioEngine("./ws", model=None, max_new_tokens=96)     # settings: StudioConfig
-    with engine.writer_slot() as (writer, round_id):
+    with engine.writer_slot(user) as (writer, round_id):
         ...  # generate with writer; round_id is the adapter's round (None = base model)
+
+Authors: without sign-in there is one local author (``user`` None) who sees everything, and
+rounds follow the model's lineage as the CLI's do. With sign-in, ``user`` is an ``Author`` (the
+signed-in name); each author's rounds form their own lineage (``lineage_for``) on the shared
+base, and the writer puts on that author's current adapter for each piece of model work.
+Admins (``StudioConfig.admins``) see every author's work.
 """
 
 from __future__ import annotations
@@ -29,6 +35,31 @@ class StudioError(UserError):
     """Something the author asked for that the studio cannot do; the message says why."""
 
 
+class Author(str):
+    """A signed-in author's name; an ``admin`` author sees every author's books and rounds."""
+
+    admin: bool
+
+    def __new__(cls, name: str, admin: bool = False):
+        self = super().__new__(cls, name)
+        self.admin = bool(admin)
+        return self
+
+
+def scope(user: str | None) -> str | None:
+    """The owner whose work ``user`` is limited to, or None for everything (the local author
+    without sign-in, or an admin)."""
+    if user is None or getattr(user, "admin", False):
+        return None
+    return str(user)
+
+
+def may_see(user: str | None, owner: str | None) -> bool:
+    """True when ``user`` may see and change work owned by ``owner``."""
+    limit = scope(user)
+    return limit is None or owner == limit
+
+
 def not_available(part: str, issue: str) -> StudioError:
     return StudioError(f"{part} is not available yet (the {issue} has not landed in this installation)")
 
@@ -44,6 +75,7 @@ class StudioConfig:
     concurrency: int = field(default=1, metadata={"help": "model jobs at once; the rest wait in the queue"})
     auth: bool = field(default=False, metadata={"help": "authors sign in and see only their own books"})
     max_upload_mb: int = field(default=5, metadata={"help": "largest file an author may upload, in MB"})
+    admins: tuple[str, ...] = field(default=(), metadata={"help": "signed-in authors who may see every author's work"})
 
     def __post_init__(self):
         from writer.models import PRECISIONS
@@ -74,11 +106,13 @@ class StudioEngine:
         self.max_new_tokens = self.config.max_new_tokens
         self.concurrency = self.config.concurrency
         self.auth = self.config.auth
+        self.admins = frozenset(self.config.admins)
         self._writer = writer
-        self._round_id: Any = UNSET
-        self._slots = threading.Semaphore(self.concurrency)
+        self._active: Any = UNSET  # the round whose adapter is on the writer (None = bare base)
+        self._busy = 0  # model jobs running now
+        self._cond = threading.Condition()
         self._load_lock = threading.Lock()
-        self._switch_lock = threading.Lock()
+        self.loading = {"phase": "ready" if writer is not None else "waiting", "started": None, "error": ""}
         self._panels: dict[str, Any] = {}
         self._tokenizer = writer.tokenizer if writer is not None else None
         self.streams: dict[str, Any] = {}
@@ -89,12 +123,24 @@ class StudioEngine:
     def _load(self):
         with self._load_lock:
             if self._writer is None:
-                from record.workspace import cache_dir
-                from writer.models import load_writer
+                import time
 
-                self._writer = load_writer(self.model, precision=self.precision, cache=cache_dir(self.workspace),
-                                           progress=True)
+                from record.workspace import cache_dir
+                from writer.models import BUILTIN_NAME, COMPLETE_MARK, load_writer, resolve_model
+
+                cache = cache_dir(self.workspace)
+                self.loading = {"phase": "loading", "started": time.time(), "error": ""}
+                try:
+                    if self.model in (None, "", "builtin", BUILTIN_NAME) and not (cache / BUILTIN_NAME / COMPLETE_MARK).is_file():
+                        self.loading["phase"] = "converting"
+                        resolve_model(self.model, cache, progress=True)  # the one-time conversion
+                        self.loading["phase"] = "loading"
+                    self._writer = load_writer(self.model, precision=self.precision, cache=cache, progress=True)
+                except BaseException as e:
+                    self.loading.update(phase="failed", error=str(e))
+                    raise
                 self._tokenizer = self._writer.tokenizer
+                self.loading["phase"] = "ready"
             return self._writer
 
     def warm_up(self) -> None:
@@ -115,9 +161,14 @@ class StudioEngine:
 
         return resolve_model(self.model, cache_dir(self.workspace), progress=True)[1]
 
-    def forget_round(self) -> None:
-        """The current round changed in the record: the next ``writer_slot`` re-syncs."""
-        self._round_id = UNSET
+    def lineage_for(self, user: str | None) -> str:
+        """The lineage of rounds an author's drafts use and their training extends: the model's
+        own without sign-in (shared with the CLI), else one per author on the same base."""
+        return self.lineage if user is None else f"{self.lineage}@author:{user}"
+
+    def author(self, name: str | None) -> Author | None:
+        """The signed-in name as an ``Author`` (admin if named so); None without sign-in."""
+        return None if name is None else Author(name, admin=name in self.admins)
 
     def tokenizer(self):
         """The writer's tokenizer, without loading the model weights."""
@@ -140,29 +191,26 @@ class StudioEngine:
         cfg = json.loads((Path(folder) / "config.json").read_text())
         return int(cfg.get("max_position_embeddings") or cfg.get("n_positions") or 2048)
 
-    def _sync_round(self, writer) -> None:
-        """Put the record's current round's adapter on the writer, all model slots held."""
-        current = self.rec.current_round(writer.model_id)
-        wanted = None if current is None else current["id"]
-        if wanted == self._round_id:
-            return
-        with self._every_slot():
-            self._activate(writer, current)
-            self._round_id = wanted
-
     @contextlib.contextmanager
-    def _every_slot(self) -> Iterator[None]:
-        """Hold the switch lock and every model slot: no draft runs while adapters change."""
-        with self._switch_lock:
-            taken = 0
-            try:
-                for _ in range(self.concurrency):
-                    self._slots.acquire()
-                    taken += 1
-                yield
-            finally:
-                for _ in range(taken):
-                    self._slots.release()
+    def _on_round(self, writer, round_row: dict | None) -> Iterator[None]:
+        """Hold one model slot with ``round_row``'s adapter on the writer (None: the bare base).
+        Jobs on the same adapter run side by side (up to ``concurrency``); switching the adapter
+        waits until no job is running, so a draft never changes adapter halfway."""
+        wanted = None if round_row is None else round_row["id"]
+        with self._cond:
+            while not (self._busy < self.concurrency and (self._busy == 0 or self._active == wanted)):
+                self._cond.wait()
+            if self._active != wanted:
+                self._active = UNSET  # a failed switch leaves the writer in no known state
+                self._activate(writer, round_row)
+                self._active = wanted
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._cond.notify_all()
 
     @staticmethod
     def _activate(writer, round_row: dict | None) -> None:
@@ -178,30 +226,26 @@ class StudioEngine:
             writer.load_adapter(path, name=f"round{round_row['id']}")
 
     @contextlib.contextmanager
-    def writer_slot(self) -> Iterator[tuple[Any, int | None]]:
-        """The writer on the current round, with one model slot held for the block."""
+    def writer_slot(self, user: str | None = None) -> Iterator[tuple[Any, int | None]]:
+        """The writer on the current round of ``user``'s lineage, with one model slot held for
+        the block; yields (writer, round id or None)."""
         writer = self._load()
-        self._sync_round(writer)
-        with self._slots:
-            yield writer, self._round_id
+        current = self.rec.current_round(self.lineage_for(user))
+        with self._on_round(writer, current):
+            yield writer, None if current is None else current["id"]
 
     @contextlib.contextmanager
     def adapter_slot(self, round_id: int | None) -> Iterator[Any]:
-        """The writer on a given round's adapter (None = base), every slot held: used to compare
-        rounds without disturbing the current one, which is restored afterwards."""
+        """The writer on a given round's adapter (None = base), one slot held: used to compare
+        rounds without changing any lineage's current round."""
         writer = self._load()
-        self._sync_round(writer)
-        with self._every_slot():
-            try:
-                row = None
-                if round_id is not None:
-                    row = self.rec.get("rounds", round_id)
-                    if not row["adapter_path"]:
-                        raise StudioError(f"round {round_id} has no adapter (status {row['status']})")
-                self._activate(writer, row)
-                yield writer
-            finally:
-                self._round_id = UNSET  # the next writer_slot puts the current round back
+        row = None
+        if round_id is not None:
+            row = self.rec.get("rounds", round_id)
+            if not row["adapter_path"]:
+                raise StudioError(f"round {round_id} has no adapter (status {row['status']})")
+        with self._on_round(writer, row):
+            yield writer
 
     # ---- critics --------------------------------------------------------------------------
 

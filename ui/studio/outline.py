@@ -143,13 +143,28 @@ def _split(body: str) -> tuple[str, str, str]:
 
 OUTLINE_REQUEST = (
     "Write an outline for a novel with this premise: {premise}\n"
-    "Give exactly {n} chapters, one per line, as: number. Title: one-sentence summary."
+    "Give exactly {n} chapters, one per line. Each line: the chapter number, a title of a few words that names "
+    "what happens, a colon, and one sentence saying what happens in it."
 )
+# titles a model writes when it echoes the format instead of filling it in: "Title", "A", "B",
+# "Chapter 2", "<title>", "Chapter title", "Summary"
+PLACEHOLDER = re.compile(r"^(?:(?:chapter\s*)?(?:title|name|summary)|chapter(?:\s*\d+|\s+[ivxlc]+)?|untitled|tbd|tba|"
+                         r"[a-z]|\d+|<[^>]*>|\[[^\]]*\]|\W*|(?:the\s+)?(?:first|second|third|next|last|final)\s+chapter)$",
+                         re.I)
+OUTLINE_TRIES = 3
+
+
+def is_placeholder(title: str) -> bool:
+    """True for a title that only echoes the request's format (see ``PLACEHOLDER``)."""
+    return bool(PLACEHOLDER.match((title or "").strip().strip("\"'*_").strip()))
 
 
 def generate_outline(engine, user, book_id, premise: str, chapters: int = 5, seed: int = 0,
                      replace: bool = False) -> list[tuple[str, str]]:
-    """Ask the writer for an outline and add its items to the book (all or nothing)."""
+    """Ask the writer for an outline and add its items to the book (all or nothing). Items with
+    placeholder titles are refused; the writer is asked again (``OUTLINE_TRIES`` seeds) until
+    it gives ``chapters`` real items, and the best try is kept, or the author is told it could
+    not."""
     from writer.draft import DraftConfig, draft
 
     from ui.studio.books import instructions_for
@@ -159,17 +174,33 @@ def generate_outline(engine, user, book_id, premise: str, chapters: int = 5, see
         raise StudioError("type a premise (what the book is about) to generate an outline from")
     if not 1 <= int(chapters) <= 40:
         raise StudioError(f"an outline has 1 to 40 chapters, got {chapters}")
-    cfg = DraftConfig(k=1, max_new_tokens=max(engine.max_new_tokens, 24 * int(chapters)), seed=int(seed))
-    with engine.writer_slot() as (writer, _):
-        out = draft(writer, [OUTLINE_REQUEST.format(premise=premise.strip(), n=int(chapters))], cfg,
-                    instructions_for(book))[0][0]
-    items = parse_outline(out.text, limit=int(chapters))
-    if not items:
-        raise StudioError("the writer gave no usable outline lines; try another seed or write the outline yourself")
+    best: list[tuple[str, str]] = []
+    refused: list[str] = []
+    for attempt in range(OUTLINE_TRIES):
+        cfg = DraftConfig(k=1, max_new_tokens=max(engine.max_new_tokens, 24 * int(chapters)), seed=int(seed) + attempt)
+        with engine.writer_slot(user) as (writer, _):
+            out = draft(writer, [OUTLINE_REQUEST.format(premise=premise.strip(), n=int(chapters))], cfg,
+                        instructions_for(book))[0][0]
+        items = []
+        for title, summary in parse_outline(out.text, limit=40):
+            if is_placeholder(title):
+                refused.append(title)
+            elif title.lower() not in {t.lower() for t, _ in items}:
+                items.append((title, summary))
+        items = items[: int(chapters)]
+        if len(items) > len(best):
+            best = items
+        if len(best) >= int(chapters):
+            break
+    if not best:
+        seen = ", ".join(sorted({repr(t) for t in refused})[:5])
+        raise StudioError(f"the writer could not give a usable outline in {OUTLINE_TRIES} tries"
+                          + (f" (only placeholder titles such as {seen})" if seen else "")
+                          + "; try another premise or seed, or write the outline yourself (Add item)")
     with engine.rec.transaction():
         if replace:
             engine.rec.conn.execute("DELETE FROM chapters WHERE book_id = ? AND outline_item_id IS NOT NULL", (book["id"],))
             engine.rec.conn.execute("DELETE FROM outline_items WHERE book_id = ?", (book["id"],))
-        for title, summary in items:
+        for title, summary in best:
             engine.rec.add_outline_item(book["id"], title, summary)
-    return items
+    return best

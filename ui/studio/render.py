@@ -20,9 +20,17 @@ CSS = """
 .sc-val{width:3em;text-align:right}
 .sc-reason{font-size:.75em;color:#6b7280;margin:0 0 .3em 7.4em}
 .sc-total{font-weight:600;margin-top:.3em}
+.sc-who{font-size:.8em;color:#374151;margin-bottom:.2em}
 .sc-guard{color:#b45309;font-size:.8em}
 .pg{background:#e5e7eb;height:1em;border-radius:4px;overflow:hidden}
 .pg span{display:block;height:100%;background:#10b981}
+.df-sum{font-size:.85em;color:#6b7280;margin-bottom:.3em}
+.df-grid{display:grid;grid-template-columns:1fr 1fr;gap:1em}
+.df-col{white-space:pre-wrap;border:1px solid #e5e7eb;border-radius:4px;padding:.5em;max-height:28em;overflow:auto}
+.df-head{font-weight:600;font-size:.85em;margin-bottom:.3em}
+.df-del{background:#fee2e2;color:#991b1b}
+.df-ins{background:#dcfce7;color:#166534;text-decoration:none}
+.warn{background:#fef3c7;border:1px solid #f59e0b;border-radius:4px;padding:.5em}
 """
 
 

@@ -1,6 +1,8 @@
 """Training from the studio: one DPO round on a book's picks (and, if asked, its critic pairs),
 run in a background thread so the studio stays usable; its progress and live loss/reward are
-polled by the Train tab, and when it is done the new adapter becomes current.
+polled by the Train tab, and when it is done the new adapter becomes current for the author
+who trained it (each author has their own lineage of rounds with sign-in) and a few of its
+prompts are drafted before and after, so the Classroom shows the change from the first round.
 
     job = start_round(engine, user, book_id, use_critic_pairs=False, max_steps=4)
     job.snapshot()        # {"state": "running", "step": 2, "total": 4, "history": [...], ...}
@@ -32,8 +34,9 @@ def book_pair_ids(rec, book_id: int, use_critic_pairs: bool) -> list[int]:
 class TrainingJob:
     """One round training in a thread; ``snapshot()`` is safe to call from any session."""
 
-    def __init__(self, engine, book_id: int, pair_ids: list[int], config):
+    def __init__(self, engine, book_id: int, pair_ids: list[int], config, user: str | None = None):
         self.engine = engine
+        self.user = user
         self.book_id = book_id
         self.pair_ids = pair_ids
         self.config = config
@@ -58,15 +61,24 @@ class TrainingJob:
     def _run(self) -> None:
         from training.round import run_round
 
+        from ui.studio.classroom import sample_round
+
         engine = self.engine
         try:
-            parent = engine.rec.current_round(engine.lineage)
+            lineage = engine.lineage_for(self.user)
+            parent = engine.rec.current_round(lineage)
             rid = run_round(engine.rec, self.pair_ids, self.config, model=engine.model,
-                            precision=engine.train_precision, progress=self.progress)
-            engine.forget_round()  # the next draft loads the new adapter
+                            precision=engine.train_precision, progress=self.progress, lineage=lineage)
             with self._lock:
-                self.round_id, self.state = rid, "done"
-                self.summary = what_changed(engine.rec, rid, parent)
+                self.round_id, self.state = rid, "sampling"
+            try:
+                sampled = sample_round(engine, self.user, rid)
+                note = f" Before/after drafts of {sampled} of its prompts are in the Classroom."
+            except Exception as e:  # noqa: BLE001 - the round itself is done and current
+                note = f" (No before/after samples: {e}.)"
+            with self._lock:
+                self.state = "done"
+                self.summary = what_changed(engine.rec, rid, parent) + note
         except BaseException as e:  # reported in the Train tab; the thread must not die silently
             with self._lock:
                 self.state, self.error = "failed", f"{e}"
@@ -118,11 +130,12 @@ def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = Fals
     except ImportError:
         raise not_available("Training", "training issue") from None
     book = owned_book(engine.rec, book_id, user)
-    # One round at a time for the whole studio: every book shares the writer, and two rounds
-    # started from the same current round would each become current in turn.
+    # One round at a time for the whole studio: every author shares the base model, and a round
+    # takes the machine's memory and cores.
     for other, running in engine.jobs.items():
-        if running.state in ("starting", "running"):
-            where = "this book" if other == book["id"] else f"book {other}"
+        if running.state in ("starting", "running", "sampling"):
+            where = "this book" if other == book["id"] else (
+                f"book {other}" if running.user == user else "another author's book")
             raise StudioError(f"a round is already training (started from {where}); wait for it to finish "
                               "(the Train tab's progress bar shows where it is)")
     pair_ids = book_pair_ids(engine.rec, book["id"], use_critic_pairs)
@@ -131,10 +144,18 @@ def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = Fals
                           + ("" if use_critic_pairs else ", or tick 'also use critic pairs'"))
     overrides = {k: float(v) for k, v in (("learning_rate", learning_rate), ("beta", beta)) if v is not None}
     config = RoundConfig(max_steps=int(max_steps) if int(max_steps) > 0 else -1, epochs=float(epochs), **overrides)
-    job = TrainingJob(engine, book["id"], pair_ids, config)
+    job = TrainingJob(engine, book["id"], pair_ids, config, user=user)
     engine.jobs[book["id"]] = job
     job.thread.start()
     return job
+
+
+def job_for(engine, user: str | None, book_id) -> TrainingJob | None:
+    """The book's training job, if the author may see the book; None when it has none."""
+    if book_id in (None, ""):
+        return None
+    book = owned_book(engine.rec, book_id, user)
+    return engine.jobs.get(book["id"])
 
 
 def history_frame(history: list[dict[str, Any]]):
