@@ -136,3 +136,43 @@ def test_long_description_fits_the_core_properties(record, tmp_path):
     d = docx.Document(export_book(record, book_id, "docx", tmp_path))
     assert d.core_properties.comments.startswith("A keeper and a door.")
     assert len(d.core_properties.comments) == 255
+
+
+def _body_one_paragraph_at_a_time(doc, ms, heading_style, body_style, scene_style, scene_mark):
+    """The body as python-docx's own ``add_paragraph`` writes it (quadratic in paragraphs): the
+    reference the fast body writer must match byte for byte."""
+    from publish.book import SCENE_BREAK
+    from publish.docx import _add, _other_direction
+
+    def add(text, style):
+        p = doc.add_paragraph(text, style)
+        bidi = _other_direction(text, ms.direction)
+        if bidi and style is not scene_style:
+            _add(p._p.get_or_add_pPr(), "w:bidi", val=bidi)
+
+    for chapter in ms.chapters:
+        add(chapter.title, heading_style)
+        for block in chapter.blocks:
+            add(scene_mark, scene_style) if block is SCENE_BREAK else add(block, body_style)
+
+
+@pytest.mark.parametrize("fmt", ["docx", "manuscript"])
+@pytest.mark.parametrize("chapters, language", [(None, "en"), (BAD_CHAPTERS, "en"), (RTL_CHAPTERS, "he"),
+                                                (RTL_CHAPTERS, "en")])
+def test_the_fast_body_writes_exactly_what_add_paragraph_writes(record, tmp_path, monkeypatch, fmt, chapters, language):
+    import zipfile
+
+    import publish.docx
+
+    extra = {"chapters": chapters} if chapters else {}
+    book_id = make_book(record, language=language, **extra)
+    record.add_chapter(book_id, " Spaces around ", "  leading and trailing spaces  \n\nx")
+    fast = export_book(record, book_id, fmt, tmp_path / "fast.docx")
+    monkeypatch.setattr(publish.docx, "_body", _body_one_paragraph_at_a_time)
+    slow = export_book(record, book_id, fmt, tmp_path / "slow.docx")
+
+    def xml(path):
+        with zipfile.ZipFile(path) as z:
+            return z.read("word/document.xml")
+
+    assert xml(fast) == xml(slow)
