@@ -35,6 +35,8 @@ def load_cover(path: str | Path) -> Cover:
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ExportError(f"cover image {path} is a folder; pass --cover with a JPEG or PNG file")
     if not path.is_file():
         raise ExportError(f"cover image {path} not found; pass --cover with a JPEG or PNG file")
     size = path.stat().st_size

@@ -138,6 +138,9 @@ def import_markdown(rec, path: str | Path, title: str | None = None, author: str
     """Create a book with its chapters from a Markdown file, in one transaction; returns its id.
     ``title`` and ``author`` override the file's."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ManuscriptImportError(f"{path} is a folder; book import takes one Markdown (.md) file (join the "
+                                    "chapters into one file, each under a '#' heading)")
     if not path.is_file():
         raise ManuscriptImportError(f"{path} not found; pass a Markdown (.md) file")
     if path.stat().st_size > MAX_IMPORT_BYTES:

@@ -1,7 +1,9 @@
 """A full disk while a round saves its adapter: safetensors raises its own SafetensorError (not an
 OSError); the command still says what happened and what to do, exits 2, and the current round
-stays current."""
+stays current. (And the adapter folder a round writes follows the umask.)"""
 
+import os
+import stat
 from pathlib import Path
 
 from tests.training.fakes import seed_pairs
@@ -19,6 +21,9 @@ def test_a_full_disk_saving_the_adapter_is_a_message_and_keeps_the_current_round
     assert main(flags) == 0
     first = record.current_round(str(tiny_model_dir))
     capsys.readouterr()
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(first["adapter_path"]).st_mode) == 0o777 & ~mask  # not mkdtemp's 0700
 
     def full(*a, **k):  # what safetensors raises when the disk fills up mid-write
         raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
