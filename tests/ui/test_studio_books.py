@@ -72,3 +72,23 @@ def test_an_author_sees_only_their_books(engine):
     assert engine.rec.get("books", ann["id"])["title"] == "Ann's book"
     # without sign-in (a local studio) every book is visible
     assert len(B.list_books(engine.rec, None)) == 2
+
+
+def test_the_sample_book_and_the_last_book_reopened(engine):
+    from ui.studio.start import SAMPLE, loading_html, sample_book
+
+    first = B.create_book(engine.rec, "ann", "First")
+    sample = sample_book(engine.rec, "ann")
+    assert sample["owner"] == "ann" and sample["description"] == SAMPLE["description"]
+    assert [e["name"] for e in engine.rec.bible(sample["id"])] == ["Mara Quill", "Elias Quill", "Gull Rock"]
+    assert [i["title"] for i in engine.rec.outline(sample["id"])] == [t for t, _ in SAMPLE["outline"]]
+    assert all(i["summary"] for i in engine.rec.outline(sample["id"]))
+    assert B.last_book(engine.rec, "ann") == sample["id"]
+    B.remember_book(engine.rec, "ann", first["id"])
+    assert B.last_book(engine.rec, "ann") == first["id"]  # the one worked on, not the newest
+    assert B.last_book(engine.rec, "bob") is None
+    B.remember_book(engine.rec, "bob", first["id"])  # a stale or forged note never opens another's book
+    assert B.last_book(engine.rec, "bob") is None
+    assert "ready" in loading_html(engine)
+    engine.loading = {"phase": "converting", "started": 0.0, "error": ""}
+    assert "Converting the built-in writer" in loading_html(engine)

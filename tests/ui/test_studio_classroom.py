@@ -115,3 +115,41 @@ def test_pending_pairs_are_private_with_auth(engine):
     pid = C.pending_rows(engine.rec, "ann")[0][0]
     with pytest.raises(StudioError, match="not among your pending pairs"):
         C.veto(engine.rec, "bob", pid)
+
+
+def test_each_author_drafts_with_their_own_lineage(engine, tiny_model_dir, tmp_path):
+    """Ann's trained round writes Ann's drafts; Bob, on the same base, still drafts with the bare
+    model, and neither one's rollback moves the other's writer."""
+    from ui.studio.books import create_book
+
+    ann, bob = create_book(engine.rec, "ann", "Ann's"), create_book(engine.rec, "bob", "Bob's")
+    rid = engine.rec.add_round(engine.lineage_for("ann"), engine.lineage, None, {})
+    engine.rec.finish_round(rid, str(make_adapter(tiny_model_dir, tmp_path / "ann", 4)), {"loss_last": 0.4}, [])
+    writer = engine._load()
+    for _ in range(2):  # interleaved: the adapter follows the author each time
+        a = list(D.stream_candidates(engine, None, "ann", ann["id"], None, SAMPLING))[-1]
+        assert a["round_id"] == rid and "written by round" in a["message"]
+        assert engine.rec.get("drafts", a["draft_ids"][0])["adapter"] == str((tmp_path / "ann").resolve())
+        b = list(D.stream_candidates(engine, None, "bob", bob["id"], None, SAMPLING))[-1]
+        assert b["round_id"] is None and engine.rec.get("drafts", b["draft_ids"][0])["adapter"] is None
+    assert writer.active_adapter is None  # bob drafted last: the bare base
+    assert C.rounds_rows(engine, "bob") == [] and [r[0] for r in C.rounds_rows(engine, "ann")] == [rid]
+    with pytest.raises(StudioError, match=f"no round {rid} among your rounds"):
+        C.make_current(engine, "bob", rid)
+    assert engine.rec.current_round(engine.lineage_for("ann"))["id"] == rid
+
+
+def test_a_drafts_lineage_and_samples_for_a_round_without_any(engine, book, tiny_model_dir, tmp_path):
+    pair_ids = picked_pairs(engine, book)
+    r1 = finished_round(engine, None, make_adapter(tiny_model_dir, tmp_path / "a1", 5), pair_ids[:1], {"loss_last": 0.6})
+    chosen = engine.rec.get("pairs", pair_ids[0])["chosen_id"]
+    text = C.lineage_text(engine, None, chosen)
+    assert text.startswith(f"Draft {chosen}") and "Written by: the base model" in text
+    assert f"Pair {pair_ids[0]} (pick): chosen" in text and f"taught in round {r1}" in text
+    assert "Prompt the writer was given:" in text and "Score panel:" in text
+    assert C.recorded_samples(engine, None, r1) == []  # trained without an evaluation: nothing to show yet
+    assert C.sample_round(engine, None, r1) == 1
+    rows = C.recorded_samples(engine, None, r1)
+    assert len(rows) == 1 and rows[0][2] != rows[0][3] and rows[0][0].startswith("Chapter 1")  # the brief, not the prompt
+    with pytest.raises(StudioError, match="no draft 999"):
+        C.lineage_text(engine, None, 999)

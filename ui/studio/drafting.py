@@ -279,8 +279,8 @@ def _chosen(engine, user, book_id, item_id, draft_ids, index, chapter_text, mode
         raise StudioError("there are no candidates to pick from; draft first")
     if not 0 <= int(index) < len(draft_ids):
         raise StudioError(f"there is no candidate {int(index) + 1}; pick one of 1-{len(draft_ids)}")
+    drafts = [_book_draft(rec, book, d) for d in draft_ids]  # before anything is made for the chapter
     chapter = chapter_for_item(rec, user, book["id"], item_id)
-    drafts = [_book_draft(rec, book, d) for d in draft_ids]
     chosen = drafts[int(index)]
     if mode == "chapter":
         return book, chapter, drafts, chosen, chosen["text"]
