@@ -72,3 +72,30 @@ def make_tiny_model(path: str | Path, arch: str = "llama", seed: int = 0, chat_t
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+def make_tiny_encoder(path: str | Path, seed: int = 0) -> Path:
+    """Save a tiny random BERT-style encoder (2 layers, hidden 32) with a character-level
+    WordPiece vocabulary under ``path``: a stand-in for MiniLM in the reader critic's tests."""
+    import string
+
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    chars = string.ascii_lowercase + string.digits + string.punctuation
+    words = sorted({w.strip(string.punctuation).lower() for line in CORPUS for w in line.split()} - {""})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars), *words]
+    wp = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(dict.fromkeys(vocab))}, unk_token="[UNK]"))
+    wp.normalizer = normalizers.BertNormalizer(lowercase=True)
+    wp.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok = PreTrainedTokenizerFast(tokenizer_object=wp, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+                                  pad_token="[PAD]", mask_token="[MASK]")
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=512)
+    BertModel(cfg).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
