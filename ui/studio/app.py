@@ -227,8 +227,10 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                                                label="Versions, newest first", elem_id="versions-table",
                                                column_widths=versions_h.WIDTHS)
                     with gr.Row():
-                        ver_a = gr.Dropdown(label="Version", choices=[], value=None, elem_id="version-a")
-                        ver_b = gr.Dropdown(label="Compared with", choices=[], value=None, elem_id="version-b")
+                        ver_a = gr.Dropdown(label="Version", choices=[], value=None, elem_id="version-a",
+                                            allow_custom_value=True)  # checked by versions_h.owned_version
+                        ver_b = gr.Dropdown(label="Compared with", choices=[], value=None, elem_id="version-b",
+                                            allow_custom_value=True)
                         diff_btn = gr.Button("Show the changes", elem_id="show-diff")
                         restore_btn = gr.Button("Restore this version", elem_id="restore-version")
                     diff_view = gr.HTML("", elem_id="version-diff")
@@ -248,7 +250,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                                          label="Rounds", column_widths=class_h.ROUND_WIDTHS, elem_id="rounds-table")
                 metrics_plot = gr.ScatterPlot(x="round", y="value", color="metric", label="Round metrics", height=340)
                 with gr.Row():
-                    round_dd = gr.Dropdown(label="Round", choices=[], value=None, elem_id="round-picker")
+                    round_dd = gr.Dropdown(label="Round", choices=[], value=None, elem_id="round-picker",
+                                           allow_custom_value=True)  # checked by class_h.owned_round
                     make_current_btn = gr.Button("Make this round current for my drafts (rollback)",
                                                  elem_id="make-current")
                 round_pairs_df = gr.Dataframe(headers=class_h.PAIR_HEADERS, datatype="str", interactive=False,
@@ -353,7 +356,7 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                     fb_left = gr.Textbox(label="Left", lines=10, interactive=False, elem_id="fb-left")
                     fb_right = gr.Textbox(label="Right", lines=10, interactive=False, elem_id="fb-right")
                 with gr.Row():
-                    fb_btns = {c: gr.Button(label, elem_id=f"fb-{c}") for c, label in
+                    fb_btns = {c: gr.Button(label, elem_id=f"fb-choose-{c}") for c, label in
                                (("left", "Left is better"), ("right", "Right is better"), ("tie", "Tie"),
                                 ("both_bad", "Both bad"), ("skip", "Skip"))}
                 fb_agree = gr.Textbox(label="Agreement between readers", interactive=False, lines=3,
@@ -386,9 +389,10 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
 
         def book_outputs(book_id, user) -> dict:
             """Everything shown for the open book."""
+            sessions = feedback_h.session_choices(rec, user)
             fb = {fb_books: gr.update(choices=books_h.book_choices(rec, user),
                                       value=[int(book_id)] if book_id not in (None, "") else []),
-                  fb_session_dd: gr.update(choices=feedback_h.session_choices(rec, user))}
+                  fb_session_dd: gr.update(choices=sessions, value=sessions[-1][1] if sessions else None)}
             if book_id in (None, ""):
                 return {bible_df: [], outline_df: [], chapter_dd: gr.update(choices=[], value=None),
                         chapter_box: "", bible_budget: "", version_state: None, first_run: gr.update(visible=True),
