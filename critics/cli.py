@@ -85,18 +85,29 @@ def panel_from_args(args, rec=None):
             cfg = panel_config(rec, **overrides)
             weights = ", ".join(f"{n} {cfg.weight(n):.2f}" for n in cfg.critics)
             source = f"panel version {version['id']} ({version['source']}: {weights})"
-    if getattr(args, "fluency", False) and "fluency" not in cfg.critics:
-        weights = dict(cfg.weights)
-        if weights:  # the added critic weighs as much as the average critic already on the panel
-            weights["fluency"] = sum(cfg.weight(n) for n in cfg.critics) / len(cfg.critics)
-        cfg = PanelConfig(**{**cfg.to_dict(), "critics": [*cfg.critics, "fluency"], "weights": weights})
-        source += ", plus fluency"
+    judge_model = getattr(args, "judge_model", None)
+    for name, wanted in (("fluency", getattr(args, "fluency", False)), ("judge", bool(judge_model))):
+        if wanted and name not in cfg.critics:
+            weights = dict(cfg.weights)
+            if weights:  # the added critic weighs as much as the average critic already on the panel
+                weights[name] = sum(cfg.weight(n) for n in cfg.critics) / len(cfg.critics)
+            cfg = PanelConfig(**{**cfg.to_dict(), "critics": [*cfg.critics, name], "weights": weights})
+            source += f", plus {name}"
+    judge = None
+    if judge_model:
+        from critics.judge import JudgeCritic
+
+        judge = JudgeCritic(model=judge_model)  # checks the folder now, before any model loads
     reference = None
     if "fluency" in cfg.critics and getattr(args, "model", None):
         from writer.models import load_writer
 
         reference = load_writer(args.model, precision="fp32", progress=False)
-    return Panel(cfg, reference=reference, record=rec), source
+    panel = Panel(cfg, reference=reference, record=rec)
+    if judge is not None:
+        panel.critics["judge"] = judge
+        source += f" (judge: {judge_model})"
+    return panel, source
 
 
 def run_score(args) -> int:
@@ -200,6 +211,9 @@ def add_panel_flags(p: argparse.ArgumentParser) -> None:
                                     "record's current panel version, see `scriptorium critics versions`)")
     g.add_argument("--fluency", action="store_true", help="add the fluency critic (loads the writer model; slower)")
     g.add_argument("--model", help="reference model folder for the fluency critic (default: built-in SmolLM2)")
+    g.add_argument("--judge-model", metavar="DIR",
+                   help="local Hugging Face instruct model folder for the judge critic, which it adds to the panel "
+                        "(`--critics ...,judge` without it: the built-in SmolLM2, a weak judge; see BENCHMARKS.md)")
 
 
 def register(sub) -> None:

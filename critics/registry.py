@@ -20,6 +20,7 @@ CRITICS: dict[str, str] = {
     "relevance": "critics.relevance:RelevanceCritic",
     "fluency": "critics.fluency:FluencyCritic",
     "learned": "critics.learned:LearnedCritic",
+    "judge": "critics.judge:JudgeCritic",
 }
 
 # The fast default panel: fluency needs the writer model (slow on CPU), the learned critic needs data.
