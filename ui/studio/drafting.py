@@ -150,6 +150,22 @@ def first_chapter(engine, user, book_id) -> int:
     return engine.rec.add_outline_item(book["id"], "Chapter 1")
 
 
+def passage_request(tokenizer, title: str, passage: str, mode: str, cfg):
+    """The writer's request for rewriting or expanding ``passage`` and the sampling config to
+    draft it with: a rewrite asks for the passage's length (and shape: one paragraph when it was
+    one) and gets a token budget just above the upper bound, so it cannot run on."""
+    from writer.draft import DraftConfig
+
+    words = len(passage.split())
+    lo, hi = length_bounds(words)
+    shape = ", in one paragraph" if "\n" not in passage else ""
+    prompt = PASSAGE_REQUEST[mode].format(title=title, passage=passage, words=words, lo=lo, hi=hi, shape=shape)
+    if mode == "rewrite":  # room for the upper bound and a little chatter, no more
+        budget = len(tokenizer(passage, add_special_tokens=False)["input_ids"])
+        cfg = DraftConfig(**{**cfg.to_dict(), "max_new_tokens": max(8, math.ceil(budget * (1 + REWRITE_SLACK)) + 8)})
+    return prompt, cfg
+
+
 def chapter_brief(rec, item: dict) -> str:
     """What a reader of this chapter's drafts may be told: its number, title and summary."""
     ids = [it["id"] for it in rec.outline(item["book_id"])]
@@ -176,7 +192,7 @@ def stream_candidates(engine, session: str | None, user: str | None, book_id, it
     with the panel total under 'panel'), ``guards``, ``round_id`` (the round whose adapter wrote
     them, None for the base model) and ``message``."""
     from writer.cli import record_candidates
-    from writer.draft import DraftConfig, DraftStream
+    from writer.draft import DraftStream
 
     rec = engine.rec
     book = owned_book(rec, book_id, user)
@@ -199,7 +215,7 @@ def stream_candidates(engine, session: str | None, user: str | None, book_id, it
             notes.append(f"\"{item['title']}\" has no summary, so it was drafted from its title alone; add a "
                          "summary in the Outline tab for drafts that follow your plan.")
     settings = book_settings(rec, book["id"], user)
-    panel = engine.panel(book, settings["weights"])
+    panel = engine.panel(book, settings["weights"], cfg.max_new_tokens)
     remember_book(rec, user, book["id"])
     yield {"texts": [""] * cfg.k, "message": f"Waiting for the writer (model queue: {engine.concurrency} at a time)..."}
     with engine.writer_slot(user) as (writer, round_id):
@@ -208,14 +224,8 @@ def stream_candidates(engine, session: str | None, user: str | None, book_id, it
             ctx = chapter_prompt_for(engine, writer, book, item_id, cfg.max_new_tokens, instructions)
             prompt, cut = ctx.text, ctx.cut
         else:
-            lo, hi = length_bounds(words)
-            shape = ", in one paragraph" if "\n" not in passage else ""
-            prompt = PASSAGE_REQUEST[mode].format(title=chapter["title"], passage=passage, words=words, lo=lo, hi=hi,
-                                                  shape=shape)
+            prompt, cfg = passage_request(writer.tokenizer, chapter["title"], passage, mode, cfg)
             cut = []
-            if mode == "rewrite":  # room for the upper bound and a little chatter, no more
-                budget = len(writer.tokenizer(passage, add_special_tokens=False)["input_ids"])
-                cfg = DraftConfig(**{**cfg.to_dict(), "max_new_tokens": max(8, math.ceil(budget * (1 + REWRITE_SLACK)) + 8)})
         stream = DraftStream(writer, prompt, cfg, instructions)
         if session:
             engine.streams[session] = stream
