@@ -88,7 +88,7 @@ def load_dev(folder, files=FILES) -> list[DevStory]:
                 out.append(DevStory(str(r["id"]), name, r["prompt"], r["story"],
                                     r[author] if author else "unknown", ratings,
                                     str(r["human_story_id"]) if "human_story_id" in r else None))
-    except (KeyError, ValueError, json.JSONDecodeError) as e:
+    except (KeyError, ValueError, TypeError, AttributeError, json.JSONDecodeError) as e:
         raise CriticError(f"critic data in {folder} is not in the expected form ({type(e).__name__}: {e}); "
                           "see its README for the columns") from e
     if not out:
