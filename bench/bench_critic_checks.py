@@ -15,6 +15,9 @@
      with at least 6 sentences: same writer, same story, both cut at a sentence end;
    - draft-length crops: the story's opening cut at the first sentence end after 50 words vs
      after 100 words (the length of a studio or loop draft of 96 tokens, and twice that);
+   - windows k vs 2k: a window of k sentences and one of 2k sentences of the same story, each
+     at a random place (k = 3, 4, 6; seeded): length without position (a prefix also tests
+     position: stories take their prompt up most in their opening sentences);
    - hanna_mixed30: every pair of its stories under the same prompt, with the share the people
      (mean of the six ratings) gave to the longer one.
 2. **Reasons that fire on nearly every story.** Each reason is cut into its clauses ("; "),
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import random
 import re
 import sys
 import time
@@ -140,6 +144,7 @@ def main(argv=None) -> int:
     sets: dict[str, list] = defaultdict(list)
     full_keys, opening_keys = [], []
     by_id = {s.id: s for s in human}
+    rng = random.Random(0)
     for s in llm:
         h = by_id[s.human_story_id]
         sets["human vs LLM (same prompt)"].append((add(h.prompt, h.story), add(s.prompt, s.story)))
@@ -153,6 +158,11 @@ def main(argv=None) -> int:
         if doc.n_words >= 130:
             sets["draft-length crops: ~50 vs ~100 words"].append(
                 (add(s.prompt, opening(doc, 50)), add(s.prompt, opening(doc, 100))))
+        for k in (3, 4, 6):
+            if n >= 4 * k:
+                a, b = rng.randrange(n - k + 1), rng.randrange(n - 2 * k + 1)
+                sets["windows: k vs 2k sentences at random places"].append(
+                    (add(s.prompt, " ".join(doc.sentences[a:a + k])), add(s.prompt, " ".join(doc.sentences[b:b + 2 * k]))))
     people: dict = {}
     for s in human + llm + mixed:
         full_keys.append(add(s.prompt, s.story))

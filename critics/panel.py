@@ -14,8 +14,16 @@ The total is the weighted mean of the critics' scores, then the guards, in this 
   critic's reason turns from "stays on the prompt" to "touches the prompt") scales the total by
   relevance / relevance_gate, so a story that ignores its prompt cannot win on style; a story
   that stays on its prompt keeps its whole total, so the writer is not pushed to restate it;
-- a story shorter than the style target's minimum length reads as unfinished: its total is
-  scaled by sqrt(words / minimum) (``short_penalty``; words of repeated sentences count once);
+- a story shorter than the length that was asked for: with ``asked_words`` set (the length
+  the drafts were asked for; ``words_for_tokens(max_new_tokens)`` at the call sites that draft)
+  or a book's explicit ``words`` target, a story under the minimum of
+  ``StyleTargets.length_range`` (half the asked length; the book's minimum) has its total scaled
+  by sqrt(words / minimum) (``short_penalty``; words of repeated sentences count once). With no
+  length asked for, length moves no total: length is not quality;
+- a story with chat chatter around it ("Sure! Here is a story based on the prompt:", "I hope you
+  enjoyed it!", "Title:" lines; ``critics.text.find_chatter``) has its total scaled by
+  ``chatter_scale`` (0.7): the writer must tell the story, not talk to the user, and the chatter
+  often restates the prompt, which no critic should pay for;
 - a story under a critic's floor (``floors``: lexical by default, fluency when it is on the
   panel), or shorter than ``min_words``, gets its total capped at ``guard_cap``, whatever the
   other critics say, so degenerate text can never win on style. The cap is
@@ -35,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from critics.base import CriticError, CriticScore, clamp01
+from critics.presets import minimum_words
 from critics.registry import CRITICS, DEFAULT_CRITICS, critic_class
 from record.settings import check_settings
 
@@ -43,7 +52,19 @@ CAP_SLACK = 0.1  # share of the guard cap that still follows the total, so cappe
 # PanelConfig fields a panel version records next to critics and weights: everything that moves a
 # total (embed_dtype only changes rounding, so two machines share versions).
 VERSIONED = ("floors", "guard_cap", "relevance_gate", "short_penalty", "min_words", "preset", "style_targets",
-             "max_sentences")
+             "max_sentences", "asked_words", "chatter_scale")
+WORDS_PER_TOKEN = 0.75  # English prose in the built-in writer's tokenizer: 0.80 words per token on the dev stories
+
+
+def words_for_tokens(max_new_tokens: int | None) -> int | None:
+    """The length in words a draft of ``max_new_tokens`` new tokens was asked for, a little
+    under what such a draft holds (0.80 words per token in SmolLM2's tokenizer), so a draft
+    that used its tokens is never short.
+
+    >>> words_for_tokens(96), words_for_tokens(256), words_for_tokens(None)
+    (72, 192, None)
+    """
+    return round(WORDS_PER_TOKEN * int(max_new_tokens)) if max_new_tokens else None
 
 
 @dataclass
@@ -63,8 +84,15 @@ class PanelConfig:
     relevance_gate: float = field(default=0.75, metadata={
         "help": "relevance score under which the total is scaled by relevance / relevance_gate (0: off)"})
     short_penalty: bool = field(default=True, metadata={
-        "help": "scale the total of a story shorter than the style target's minimum length by sqrt(words / minimum)"})
+        "help": "scale the total of a story shorter than the length asked for (half of asked_words, or the book's "
+                "words target) by sqrt(words / minimum)"})
     min_words: int = field(default=20, metadata={"help": "a story shorter than this is capped like one under a floor"})
+    asked_words: int | None = field(default=None, metadata={
+        "help": "the length in words the drafts were asked for (words_for_tokens(max_new_tokens)); None: no length "
+                "preference beyond min_words"})
+    chatter_scale: float = field(default=0.7, metadata={
+        "help": "a story with chat chatter ('Sure! Here is a story...', 'I hope you enjoyed it!') has its total "
+                "scaled by this (1: off)"})
     embed_dtype: str = field(default="auto", metadata={"help": "embedding weights: auto (bf16 where the CPU has it), fp32, bf16"})
     max_sentences: int = field(default=200, metadata={"help": "sentences per story embedded (long stories: the first N)"})
 
@@ -93,6 +121,13 @@ class PanelConfig:
             raise CriticError(f"relevance_gate must be in [0, 1] (0 turns it off), got {self.relevance_gate!r}")
         if self.min_words < 0:
             raise CriticError(f"min_words must be >= 0, got {self.min_words}")
+        if not isinstance(self.chatter_scale, (int, float)) or not 0 <= self.chatter_scale <= 1:
+            raise CriticError(f"chatter_scale must be in [0, 1] (1 turns it off), got {self.chatter_scale!r}")
+        if self.asked_words is not None:
+            if isinstance(self.asked_words, bool) or not isinstance(self.asked_words, (int, float)) \
+                    or not math.isfinite(self.asked_words) or self.asked_words < 1:
+                raise CriticError(f"asked_words must be a number of words >= 1 (or None), got {self.asked_words!r}")
+            self.asked_words = int(round(self.asked_words))
         if self.max_sentences < 3:
             raise CriticError(f"max_sentences must be >= 3, got {self.max_sentences}")
         from critics.presets import StyleTargets
@@ -191,16 +226,20 @@ class Panel:
         self._embedder = None
         from critics.presets import StyleTargets
 
-        self.target_words = StyleTargets.resolve(self.config.preset, self.config.style_targets).words[0]
+        self.targets = StyleTargets.resolve(self.config.preset, self.config.style_targets)
+        # (minimum, maximum) words, or None: the short penalty fires only under a length someone asked for
+        self.length = self.targets.length_range(self.config.asked_words)
 
     def _make(self, name: str, record):
         cls = critic_class(name)
         if name == "style":
             from critics.presets import StyleTargets
 
-            return cls(StyleTargets.resolve(self.config.preset, self.config.style_targets))
-        if name == "fluency":
+            return cls(StyleTargets.resolve(self.config.preset, self.config.style_targets), asked_words=self.config.asked_words)
+        if name in ("fluency", "judge"):  # the judge shares the reference when it is the built-in writer
             return cls(reference=self.reference)
+        if name == "reader":
+            return cls.current(record)  # the record's current trained version, else the shipped weights
         if name == "learned":
             from critics.learned import NoLearnedCritic
 
@@ -262,10 +301,16 @@ class Panel:
             notes.append(f"relevance {relevance.score:.2f} under {gate:g}: total scaled by {relevance.score / gate:.2f}")
         n_words = batch.doc(i).n_words
         length = batch.doc(i).unique_words  # repeated sentences add no length
-        if self.config.short_penalty and 0 < length < self.target_words:
-            factor = math.sqrt(length / self.target_words)
+        if self.config.short_penalty and self.length is not None and 0 < length < self.length[0]:
+            minimum = self.length[0]
+            factor = math.sqrt(length / minimum)
             total *= factor
-            notes.append(f"{length} words, under the {self.target_words:.0f}-word target: total scaled by {factor:.2f}")
+            notes.append(f"{length} words, under {minimum_words(minimum, self.config.asked_words)}: "
+                         f"total scaled by {factor:.2f}")
+        chatter = batch.doc(i).chatter
+        if chatter and self.config.chatter_scale < 1:
+            total *= self.config.chatter_scale
+            notes.append(f"chat chatter {chatter[0].describe()}: total scaled by {self.config.chatter_scale:g}")
         if not batch.doc(i).words:
             return PanelResult(total=0.0, critics=scores, guard="empty story: no reward")
         under = [(n, s.score, self.config.floors[n]) for n, s in scores.items()
@@ -301,6 +346,9 @@ class Panel:
         learned = self.critics.get("learned")
         if learned is not None:
             weights["learned_version"] = learned.version
+        reader = self.critics.get("reader")
+        if reader is not None:  # new weights are a new measure: a new panel version
+            weights["reader_weights"] = reader.identity()
         weights["revisions"] = revisions(self.critics)
         key = json.dumps(weights, sort_keys=True)
         with rec.transaction():

@@ -54,7 +54,8 @@ PROMPT_BOILERPLATE = frozenset("""
 write writes writing written wrote rewrite story stories storyline short shorter long longer piece pieces based base
 basis prompt prompts tell tells telling told describe describes describing description narrate narrates narrated
 narrating narration narrative narrator tale tales account version fiction flash microfiction vignette essay poem
-poems poetry verse chapter chapters scene scenes paragraph paragraphs sentence sentences word words line lines
+poems poetry verse fable fables parable allegory anecdote monologue haiku sonnet limerick chapter chapters scene
+scenes paragraph paragraphs sentence sentences word words line lines
 page pages plot genre style tone theme themes perspective viewpoint pov reader readers audience author protagonist
 include includes including incorporate feature features featuring use using used begin begins beginning start
 starts starting end ends ending twist first second third person imagine create creative explain explore show

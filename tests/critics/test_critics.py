@@ -8,7 +8,7 @@ import pytest
 from critics.batch import Batch
 from critics.calibrate import first_third, repeated_paragraph, shuffled
 from critics.coherence import CoherenceCritic, name_problems, neighbour_rank
-from critics.lexical import LexicalCritic, mtld
+from critics.lexical import LexicalCritic, mattr
 from critics.presets import StyleTargets
 from critics.relevance import SAME_PROMPT, RelevanceCritic, background_similarity, background_vectors
 from critics.style import StyleCritic
@@ -39,7 +39,7 @@ def test_lexical_does_not_move_when_only_the_order_changes():
     rng.shuffle(order)
     reordered = " ".join(doc.sentences[i] for i in order)
     orig, moved = LexicalCritic().score(["", ""], [LOOPING + "\n\n" + LIGHTHOUSE, reordered])
-    assert orig.score == pytest.approx(moved.score) and orig.details["mtld"] == pytest.approx(moved.details["mtld"])
+    assert orig.score == pytest.approx(moved.score) and orig.details["mattr"] == pytest.approx(moved.details["mattr"])
 
 
 def test_lexical_doctests():
@@ -50,12 +50,12 @@ def test_lexical_doctests():
     assert doctest.testmod(critics.lexical).failed == 0
 
 
-def test_mtld_is_length_robust():
+def test_mattr_is_length_robust():
     rng = random.Random(0)
     vocab = [f"w{i}" for i in range(300)]
     text = [rng.choice(vocab) for _ in range(4000)]
-    assert abs(mtld(text[:500]) - mtld(text)) / mtld(text) < 0.15
-    assert mtld(["the", "cat"] * 200) < 5
+    assert abs(mattr(text[:100]) - mattr(text)) < 0.02 and abs(mattr(text[:500]) - mattr(text)) < 0.01
+    assert mattr(["the", "cat"] * 200) == pytest.approx(2 / 50)
 
 
 def test_coherence_prefers_the_written_order():
@@ -113,7 +113,14 @@ def test_style_counts_adverbs_and_cliches_and_length():
             "Little did she know the dead of night was coming. She slowly, carefully, gently opened the door.")
     r = StyleCritic().score([""], [text])[0]
     assert r.details["m_cliche_count"] >= 3 and r.details["m_adverbs"] > 5
-    full, third = scores(StyleCritic(), [LIGHTHOUSE + " " + BAKERY, first_third(parse(LIGHTHOUSE + " " + BAKERY))])
+    # length is not quality: with no length asked for, a story's first third is held to the same
+    # measures as the whole (until 2026-11-27 a 300-word minimum made the whole win); a book's
+    # explicit words target still counts length
+    both = LIGHTHOUSE + " " + BAKERY
+    full, third = scores(StyleCritic(), [both, first_third(parse(both))])
+    assert abs(full - third) < 0.1
+    book = StyleCritic(StyleTargets.resolve("general", {"words": [150, 5000]}))
+    full, third = scores(book, [both, first_third(parse(both))])
     assert full > third
 
 
@@ -160,7 +167,7 @@ def test_relevance_background_leaves_out_the_prompt_itself():
     assert background_similarity(back[:1], back, query)[0] < background_similarity(back[:1], back)[0] - 0.1
     assert len(back[back @ query <= SAME_PROMPT]) == len(back) - 1
     r = RelevanceCritic().score([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])[0]
-    assert r.details["judged"] and "everyday prompts" in r.reason
+    assert r.details["judged"] and 0 < r.details["background"] < 1 and "sentence 1 (" in r.reason
     assert RelevanceCritic().score([""], [LIGHTHOUSE])[0].details["judged"] is False
 
 
@@ -173,13 +180,16 @@ def test_relevance_is_not_raised_by_repeating_the_most_on_prompt_sentence():
     assert padded.details["relevance"] == pytest.approx(plain.details["relevance"], abs=1e-6)
 
 
-def test_more_sentences_never_make_a_story_less_relevant():
-    """The background correction is per sentence, so sentences added after an on-prompt opening of
-    three or more sentences (here: everyday scenes, close to the background prompts) cannot lower
-    relevance; corrected over the whole story, they did, and an opening third outscored its whole
-    story."""
-    opening = BAKERY
+def test_relevance_does_not_grow_with_length():
+    """Relevance is the best of four sentences drawn at random, in expectation: telling the story
+    on, still on the prompt, keeps it about where it was, and sentences off the prompt (here
+    everyday scenes, close to the background prompts) dilute it. Until 2026-11-27 it was the
+    mean of the three best sentences, which more sentences could only raise: the longer text
+    always won."""
+    on = (" By noon the whole town knew about the truthful sourdough. The mayor came back for a loaf to"
+          " take to the council, and read the budget aloud between slices.")
     generic = (" A detective investigated a murder in the small town. Two friends drove across the country."
                " A soldier came home after the long war. The family moved into the old haunted house.")
-    full, head = RelevanceCritic().score([BAKERY_PROMPT] * 2, [opening + generic, opening])
-    assert full.details["relevance"] >= head.details["relevance"]
+    head, longer, diluted = RelevanceCritic().score([BAKERY_PROMPT] * 3, [BAKERY, BAKERY + on, BAKERY + generic])
+    assert abs(longer.details["relevance"] - head.details["relevance"]) < 0.05
+    assert diluted.details["relevance"] < head.details["relevance"]
