@@ -41,16 +41,17 @@ def writer_spec(args, rec, progress: bool = True):
                       round_id=round_id)
 
 
-def batch_panel_config(rec, critics: list[str] | None):
+def batch_panel_config(rec, critics: list[str] | None, asked_words: int | None = None):
     """(PanelConfig, panel version id or None): the named critics with the panel's own weights,
-    or, without --critics, the panel weighted by the record's current panel version."""
+    or, without --critics, the panel weighted by the record's current panel version; told the
+    length in words the drafts are asked for (``asked_words``)."""
     from critics.panel import PanelConfig
     from critics.panel_versions import current_version, panel_config
 
     if critics:
-        return PanelConfig(critics=list(critics)), None
+        return PanelConfig(critics=list(critics), asked_words=asked_words), None
     version = current_version(rec)
-    return panel_config(rec), (version["id"] if version else None)
+    return panel_config(rec, asked_words=asked_words), (version["id"] if version else None)
 
 
 def run_batch_command(args) -> int:
@@ -100,7 +101,9 @@ def run_batch_command(args) -> int:
     rec = open_record(args.workspace)
     try:
         spec = writer_spec(args, rec, progress=not args.quiet)
-        panel_cfg, panel_version = batch_panel_config(rec, cfg.critics)
+        from critics.panel import words_for_tokens
+
+        panel_cfg, panel_version = batch_panel_config(rec, cfg.critics, words_for_tokens(draft_cfg.max_new_tokens))
         if use_ray:
             from batch.ray_backend import RayBackend, connect
 

@@ -159,10 +159,12 @@ def cotrain(rec, prompts: list[str], loop: CotrainConfig, draft_cfg, round_cfg: 
         current = rec.current_round(model_id)
         writer, _ = writer_for(current["adapter_path"] if current else None)
         if judges is None:  # the fluency critic reads a frozen base of its own
+            from critics.panel import words_for_tokens
             from critics.panel_versions import panel_config
 
+            # the current panel version (e.g. fitted to picks), told the length the drafts are asked for
             judges = default_judges(reference=writer_for(None)[0], guard_critic=loop.guard_critic,
-                                    base=panel_config(rec))  # the current panel version (e.g. fitted to picks)
+                                    base=panel_config(rec, asked_words=words_for_tokens(draft_cfg.max_new_tokens)))
         if heldout and base_metrics is None:
             say("evaluating the base model on the held-out prompts")
             writer.use_adapter(None)

@@ -234,9 +234,11 @@ def evaluate_replay(rec, model_dir: Path, adapter: str, cfg: ReplayConfig, judge
     ids = {h["text"]: h["id"] for h in held}
     writer = load_writer(model_dir, precision=cfg.eval_precision, progress=False)
     if judges is None:
+        from critics.panel import words_for_tokens
         from critics.panel_versions import panel_config
 
-        judges = default_judges(reference=writer, base=panel_config(rec))
+        judges = default_judges(reference=writer,
+                                base=panel_config(rec, asked_words=words_for_tokens(cfg.eval_max_new_tokens)))
     dcfg = DraftConfig(k=1, max_new_tokens=cfg.eval_max_new_tokens, seed=cfg.eval_seed)
     say(f"evaluating the target before replay on {len(prompts)} held-out prompts")
     before = eval_texts(rec, writer, judges, prompts, dcfg, "", None, ids, writer)

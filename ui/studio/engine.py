@@ -249,22 +249,23 @@ class StudioEngine:
 
     # ---- critics --------------------------------------------------------------------------
 
-    def panel(self, book: dict, weights: dict[str, float] | None = None):
+    def panel(self, book: dict, weights: dict[str, float] | None = None, max_new_tokens: int | None = None):
         """The critic panel judging against the book's style targets with the book's critic
-        weights (critics with weight 0 are off), or None when the critics are not installed.
+        weights (critics with weight 0 are off), or None when the critics are not installed;
+        told the length the drafts are asked for (``max_new_tokens``).
         Built before drafting, so a bad weight is reported before any generation."""
         try:
-            from critics.panel import Panel, PanelConfig
+            from critics.panel import Panel, PanelConfig, words_for_tokens
         except ImportError:
             return None
         on = {c: float(w) for c, w in (weights or {}).items() if float(w) > 0}
         learned = self.rec.one("SELECT MAX(id) AS v FROM learned_critics")["v"]
-        key = json.dumps([book.get("style_targets") or {}, on, learned], sort_keys=True)
+        key = json.dumps([book.get("style_targets") or {}, on, learned, max_new_tokens], sort_keys=True)
         if key not in self._panels:
             overrides = {"critics": list(on), "weights": on} if on else {}
             if weights and not on:
                 raise StudioError("every critic weight is 0; give at least one critic a positive weight")
-            config = PanelConfig.for_book(book, **overrides)
+            config = PanelConfig.for_book(book, asked_words=words_for_tokens(max_new_tokens), **overrides)
             self._panels[key] = Panel(config, reference=self._load(), record=self.rec)
         return self._panels[key]
 
