@@ -153,12 +153,18 @@ def chapter_prompt(tokenizer, bible: list[dict], outline: list[dict], index: int
     bible_kept = [0]  # tokens of the first j entries
     for c in counts([_bible_line(e) for e in bible]):
         bible_kept.append(bible_kept[-1] + c + 1)
-    skeleton = {n: count(_assemble([], outline, [index], index, tail_text[n])) for n in tail_text}
+    skeletons: dict[int, int] = {}
+
+    def skeleton(tail_n: int) -> int:
+        """Tokens of the prompt with no bible and no other outline items (counted when needed)."""
+        if tail_n not in skeletons:
+            skeletons[tail_n] = count(_assemble([], outline, [index], index, tail_text[tail_n]))
+        return skeletons[tail_n]
 
     def estimate(k: int) -> int:
         tail_n, dropped, popped = state(k)
         kept_bible = bible_kept[n_bible - popped]
-        return (skeleton[tail_n] + (outline_left[dropped] + header if dropped < n_outline else 0)
+        return (skeleton(tail_n) + (outline_left[dropped] + header if dropped < n_outline else 0)
                 + (kept_bible + header if popped < n_bible else 0))
 
     built: dict[int, tuple[str, int]] = {}
