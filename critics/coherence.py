@@ -66,6 +66,7 @@ from critics.wordlists import STOPWORDS
 
 REACH = 6
 SHOWS = 0.3  # under this reliability (about 8 sentences) the reason does not judge the order
+LOOSE = 0.1  # a link between neighbours under this cosine is named (about a quarter of ~70-word openings have one)
 LOW_FLOW = 0.38  # flow under this (z under ~0.35: closer to random order than to a typical story) is named
 FLOW_MID, FLOW_SCALE = 0.67, 0.685  # flow = sigmoid((z - FLOW_MID) / FLOW_SCALE), z = length-read share
 # (sentences n, written order's mean share - 0.5 = d(n), one random order's std = s(n)) on the dev
@@ -238,8 +239,15 @@ class CoherenceCritic(Critic):
                          f"({excerpt(sentences[k])}) after sentence {k}")
         if not notes:
             z, r = flow_reading(gap, n)
-            if r < SHOWS:
-                notes.append(f"only {n} sentences, too few for their order to show much")
+            if r < SHOWS:  # too few sentences to judge the order; say where the story's loosest link is
+                k = weakest_link(vecs)
+                link = float(vecs[k] @ vecs[k - 1])
+                if link < LOOSE:
+                    notes.append(f"sentence {k + 1} ({excerpt(sentences[k])}) has little to do with sentence {k} "
+                                 f"(similarity {link:.2f})")
+                else:
+                    notes.append(f"each sentence picks up the one before it (the loosest link: sentence {k + 1}, "
+                                 f"similarity {link:.2f}); {n} sentences are too few to judge their order")
             elif z >= 1.3:
                 notes.append(f"each sentence follows closely from its neighbours, more than in a typical story "
                              f"of {n} sentences")

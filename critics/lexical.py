@@ -38,7 +38,7 @@ from critics.wordlists import STOPWORDS
 
 WINDOW = 50              # words per MATTR window
 DIVERSE, NARROW = 0.8, 0.3  # MATTR at which diversity scores 1 and 0
-PROSE = (0.76, 0.84)  # MATTR of most prose: about the 10th-90th percentiles of the dev stories (median 0.81)
+PROSE = (0.785, 0.83)  # the middle half of prose: MATTR quartiles of the dev stories and their openings (median 0.81)
 
 
 def mattr(tokens: list[str], window: int = WINDOW) -> float:
@@ -170,14 +170,15 @@ class LexicalCritic(Critic):
         else:
             words = f"{d * WINDOW:.0f} different words in a typical {WINDOW}"
             if d < PROSE[0]:
-                reason = (f"a narrow vocabulary ({words}; most prose: {PROSE[0] * WINDOW:.0f}-{PROSE[1] * WINDOW:.0f})"
+                reason = (f"a narrower vocabulary than most prose ({words}; the middle half of prose: "
+                          f"{PROSE[0] * WINDOW:.0f}-{PROSE[1] * WINDOW:.0f})"
                           + (f": {frequent_words(tokens)}" if frequent_words(tokens) else ""))
             elif d < PROSE[1]:
-                reason = f"vocabulary as varied as most prose ({words})"
+                reason = f"vocabulary about as varied as most prose ({words})"
             else:
-                reason = f"a rich vocabulary ({words})"
+                reason = f"a richer vocabulary than most prose ({words})"
             if rep4 >= 0.01:
-                reason += f", {rep4:.0%} repeated 4-word sequences"
+                reason += f"; {rep4:.0%} of its 4-word sequences repeat"
         if len(tokens) < WINDOW:
             odd = odd + [f"only {len(tokens)} words, diversity measured over all of them"] if len(tokens) >= 5 else odd
         if odd:

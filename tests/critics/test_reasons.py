@@ -53,6 +53,12 @@ def test_coherence_reasons_name_the_jump_and_the_drift():
                        "Section 179 allows expensing.")
     (r,) = CoherenceCritic().score([""], [wander])
     assert re.search(r"sentences 13-15 \('The tax code defines", r.reason) and "drift away" in r.reason
+    # too few sentences to judge the order: the reason still names the loosest link
+    (r,) = CoherenceCritic().score([""], ["The cat slept by the fire. Quarterly revenue rose four percent. "
+                                          "The cat woke and stretched by the fire."])
+    assert re.search(r"sentence [23] \('.+'\) has little to do with sentence [12]", r.reason), r.reason
+    (r,) = CoherenceCritic().score([""], [" ".join(parse(LIGHTHOUSE).sentences[:4])])
+    assert "the loosest link: sentence" in r.reason and "too few to judge their order" in r.reason
 
 
 def test_relevance_reasons_name_the_sentence_and_only_key_words():
