@@ -259,3 +259,7 @@ def register(sub) -> None:
     from critics.fit_cli import register_fit  # fit, versions, use: the panel tuned to the authors (light)
 
     register_fit(group)
+
+    from critics.reader_cli import register_reader  # train, models, use-model: the reader critic (light)
+
+    register_reader(group)

@@ -10,10 +10,11 @@
 
 The total is the weighted mean of the critics' scores, then the guards, in this order:
 - a story that strays from its prompt: with relevance on the panel and a prompt (or outline
-  item) given, a relevance score under ``relevance_gate`` (0.75, about where the relevance
-  critic's reason turns from "stays on the prompt" to "touches the prompt") scales the total by
-  relevance / relevance_gate, so a story that ignores its prompt cannot win on style; a story
-  that stays on its prompt keeps its whole total, so the writer is not pushed to restate it;
+  item) given, a relevance score under ``relevance_gate`` (0.3, about where the relevance
+  critic's reason turns to "strays from the prompt") scales the total by relevance /
+  relevance_gate, so a story that ignores its prompt cannot win on style; a story that touches
+  its prompt keeps its whole total, so the writer is not pushed to restate it (at 0.75, the
+  gate used to scale most of people's loosely tied stories and made the panel one prompt cosine);
 - a story shorter than the length that was asked for: with ``asked_words`` set (the length
   the drafts were asked for; ``words_for_tokens(max_new_tokens)`` at the call sites that draft)
   or a book's explicit ``words`` target, a story under the minimum of
@@ -44,7 +45,7 @@ from typing import Any
 
 from critics.base import CriticError, CriticScore, clamp01
 from critics.presets import minimum_words
-from critics.registry import CRITICS, DEFAULT_CRITICS, critic_class
+from critics.registry import CRITICS, DEFAULT_CRITICS, DEFAULT_WEIGHTS, critic_class
 from record.settings import check_settings
 
 CAP_SLACK = 0.1  # share of the guard cap that still follows the total, so capped stories do not tie
@@ -74,14 +75,15 @@ class PanelConfig:
     critics: list[str] = field(default_factory=lambda: list(DEFAULT_CRITICS),
                                metadata={"help": f"critic names, from {', '.join(CRITICS)}"})
     weights: dict[str, float] = field(default_factory=dict,
-                                      metadata={"help": "critic name -> weight in the total (default 1 each)"})
+                                      metadata={"help": "critic name -> weight in the total (default: "
+                                                                      "critics.registry.DEFAULT_WEIGHTS, else 1)"})
     preset: str = field(default="general", metadata={"help": "style preset: general, childrens, ya, literary, thriller"})
     style_targets: dict[str, Any] = field(default_factory=dict,
                                           metadata={"help": "style target overrides over the preset (see critics.presets)"})
     floors: dict[str, float] = field(default_factory=lambda: {"lexical": 0.35, "fluency": 0.5},
                                      metadata={"help": "critic -> floor; a story under a floor gets its total capped"})
     guard_cap: float = field(default=0.2, metadata={"help": "the most a story under a floor can score"})
-    relevance_gate: float = field(default=0.75, metadata={
+    relevance_gate: float = field(default=0.3, metadata={
         "help": "relevance score under which the total is scaled by relevance / relevance_gate (0: off)"})
     short_penalty: bool = field(default=True, metadata={
         "help": "scale the total of a story shorter than the length asked for (half of asked_words, or the book's "
@@ -135,7 +137,7 @@ class PanelConfig:
         StyleTargets.resolve(self.preset, self.style_targets)  # fail now, not mid-batch
 
     def weight(self, name: str) -> float:
-        return float(self.weights.get(name, 1.0))
+        return float(self.weights.get(name, DEFAULT_WEIGHTS.get(name, 1.0)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -206,22 +206,18 @@ class ReaderModel:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, (raw - c["centre"]) / max(1e-6, c["scale"])))))
 
     def story_scores(self, prompts: list[str], stories: list[str]) -> list[dict]:
-        """Per story: raw score, its passages' spans (sentence numbers) and raw scores, and, for a
-        one-passage story of 6+ sentences, the raw scores of its two halves (to say where it is weaker)."""
+        """Per story: raw score (the mean over its passages), and its passages' spans (sentence
+        numbers) with their raw scores."""
         docs = [parse(s) for s in stories]
         jobs: list[tuple[int, str, tuple[int, int], str]] = []  # story, prompt, span, kind
         for i, d in enumerate(docs):
             spans = windows(d.sentences, self.settings["window_words"]) or [(0, 0)]
-            for span in spans:
-                jobs.append((i, prompts[i], span, "window"))
-            if len(spans) == 1 and len(d.sentences) >= 6:
-                mid = len(d.sentences) // 2
-                jobs += [(i, prompts[i], (0, mid), "half"), (i, prompts[i], (mid, len(d.sentences)), "half")]
-        texts = [" ".join(docs[i].sentences[a:b]) for i, _, (a, b), _ in jobs]
-        raw = self.logits([p for _, p, _, _ in jobs], texts) if jobs else np.zeros(0)
-        out = [{"windows": [], "halves": []} for _ in stories]
-        for (i, _, span, kind), z in zip(jobs, raw):
-            out[i]["windows" if kind == "window" else "halves"].append((span, float(z)))
+            jobs += [(i, prompts[i], span) for span in spans]
+        texts = [" ".join(docs[i].sentences[a:b]) for i, _, (a, b) in jobs]
+        raw = self.logits([p for _, p, _ in jobs], texts) if jobs else np.zeros(0)
+        out = [{"windows": []} for _ in stories]
+        for (i, _, span), z in zip(jobs, raw):
+            out[i]["windows"].append((span, float(z)))
         for o in out:
             o["raw"] = float(np.mean([z for _, z in o["windows"]])) if o["windows"] else 0.0
         return out
@@ -258,6 +254,10 @@ class ReaderCritic(Critic):
             self._model = load_cached(self.path)
         return self._model
 
+    def identity(self) -> str:
+        """What the panel version records: the weights file's content hash (short)."""
+        return file_sha256(self.path)[:16]
+
     @classmethod
     def current(cls, rec=None) -> "ReaderCritic":
         """The record's current reader version (``scriptorium critics train``), else the shipped one."""
@@ -291,7 +291,7 @@ class ReaderCritic(Critic):
         else:
             lean = "reads like machine-written text"
         notes = [f"{lean} ({score:.2f} where 0.5 is halfway between the people's and the machines' stories it learned from)"]
-        parts = r["windows"] if len(r["windows"]) >= 2 else r["halves"]
+        parts = r["windows"]
         if len(parts) >= 2:
             (a, b), worst = min(parts, key=lambda x: x[1])
             if m.to_unit(worst) < score - 0.15:
@@ -300,7 +300,7 @@ class ReaderCritic(Critic):
                 notes.append(f"weakest at {where} (\"{first}...\", {m.to_unit(worst):.2f})")
         hits = m.lexicon_hits(doc.text)
         if hits:
-            notes.append("stock machine phrasing: " + ", ".join(f"'{h}'" for h in hits))
+            notes.append("phrasing far more common in machine stories than in people's: " + ", ".join(f"'{h}'" for h in hits))
         odd = doc.oddities()
         if 5 <= doc.n_words < 20:
             odd = odd + [f"only {doc.n_words} words: too short to judge well"]

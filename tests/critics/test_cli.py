@@ -8,6 +8,7 @@ import pytest
 
 from tests.critics.stories import BAKERY, BAKERY_PROMPT, LIGHTHOUSE, LIGHTHOUSE_PROMPT, LOOPING
 from ui.cli import main
+from critics.registry import DEFAULT_CRITICS
 
 
 def write(path, lines):
@@ -35,7 +36,7 @@ def test_score_json_one_object_per_line_in_order(stories_file, workspace, capsys
     assert "line 7: expected a JSON object" in out[5]["error"]
     assert "line 2: not valid JSON" in out[1]["error"] and "line 4: needs a \"story\"" in out[3]["error"]
     good = [o for o in out if "panel" in o]
-    assert all(0 <= o["panel"] <= 1 and set(o["critics"]) == {"style", "lexical", "coherence", "relevance"} for o in good)
+    assert all(0 <= o["panel"] <= 1 and set(o["critics"]) == set(DEFAULT_CRITICS) for o in good)
     assert good[0]["id"] == "a" and good[0]["panel"] > good[1]["panel"]  # the looping story is capped
     assert all(set(v) == {"score", "reason"} for o in good for v in o["critics"].values())
 

@@ -17,7 +17,7 @@ def panel():
 
 
 def test_registry_names_every_critic():  # its import is light: tests/critics/test_cli.py
-    assert names() == ["style", "lexical", "coherence", "relevance", "fluency", "learned", "judge"]
+    assert names() == ["style", "lexical", "coherence", "relevance", "fluency", "learned", "judge", "reader"]
     assert all(":" in target for target in CRITICS.values())
     for name in names():
         cls = critic_class(name)
@@ -62,7 +62,9 @@ def test_capped_stories_keep_their_order(panel):
 def test_a_story_that_ignores_its_prompt_cannot_win_on_style(panel):
     judged = {"judged": True}
     others = {"style": CriticScore(0.9, ""), "lexical": CriticScore(0.9, ""), "coherence": CriticScore(0.9, "")}
-    full_length = Panel(PanelConfig(short_penalty=False))
+    equal = dict(critics=["style", "lexical", "coherence", "relevance"], weights={n: 1.0 for n in
+                 ["style", "lexical", "coherence", "relevance"]}, short_penalty=False)
+    full_length = Panel(PanelConfig(**equal))
     batch = full_length.batch([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])
     on = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.9, "", judged)})
     off = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.15, "", judged)})
@@ -72,7 +74,7 @@ def test_a_story_that_ignores_its_prompt_cannot_win_on_style(panel):
     # no prompt: relevance is not judged (0.5), and the total is not scaled
     unjudged = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.5, "", {"judged": False})})
     assert unjudged.total == pytest.approx((0.9 * 3 + 0.5) / 4) and unjudged.guard is None
-    ungated = Panel(PanelConfig(short_penalty=False, relevance_gate=0)).combine(
+    ungated = Panel(PanelConfig(**equal, relevance_gate=0)).combine(
         batch, 0, {**others, "relevance": CriticScore(0.15, "", judged)})
     assert ungated.total == pytest.approx((0.9 * 3 + 0.15) / 4)
     # end to end: the bakery story under the lighthouse prompt
@@ -162,12 +164,12 @@ def test_record_scores_writes_each_critic_and_the_panel(record, panel, monkeypat
     assert panel.version(record) == version
     record_scores(record, ids, results, version)
     stored = record.scores(ids[0])
-    assert set(stored) == {"style", "lexical", "coherence", "relevance", "panel"}
+    assert set(stored) == {*DEFAULT_CRITICS, "panel"}
     assert stored["panel"]["score"] == pytest.approx(results[0].total) and stored["panel"]["panel_version"] == version
     assert stored["style"]["reason"] == results[0].critics["style"].reason
     with pytest.raises(CriticError, match="2 panel results for 1 drafts"):
         record_scores(record, ids[:1], results)
-    assert len(record.query("SELECT * FROM scores")) == 10  # the refused call wrote nothing
+    assert len(record.query("SELECT * FROM scores")) == 2 * (len(DEFAULT_CRITICS) + 1)  # the refused call wrote nothing
 
 
 def test_result_as_json():

@@ -70,12 +70,14 @@ def test_windows_cover_a_story_in_bounded_passages():
     assert windows([], 25) == []
 
 
-def test_lexicon_finds_machine_phrasing():
-    human = [" ".join(HUMAN)] * 40
-    machine = [" ".join(MACHINE)] * 40
+def test_lexicon_finds_machine_phrasing_not_topics():
+    human = [(f"prompt {k}", " ".join(HUMAN)) for k in range(40)]
+    machine = [(f"prompt {k}", " ".join(MACHINE) + " The zeppelin pilot.") for k in range(40)]
+    machine += [("one prompt", "Mark Zuckerberg spoke. " * 3)] * 10
     lex = lexicon(human, machine, min_count=5)
     assert any("sense of" in p or "little did" in p or "testament" in p for p in lex)
-    assert not any("harbour" in p for p in lex)
+    assert not any("harbour" in p or "zuckerberg" in p for p in lex)
+    assert "the zeppelin" not in lex  # a determiner and a noun: a topic, not a habit
 
 
 def test_train_save_load_and_score(tiny_encoder, dev_folder, tmp_path, record):

@@ -42,10 +42,10 @@ def dropdown(rec) -> dict[str, Any]:
 def weight_rows(weights: dict[str, float] | None) -> list[list[Any]]:
     """Rows for the studio's critic-weights table: every registered critic, 0 when left out;
     None gives the hand-set default (1 for each critic of the default panel)."""
-    from critics.registry import CRITICS, DEFAULT_CRITICS
+    from critics.registry import CRITICS, DEFAULT_CRITICS, DEFAULT_WEIGHTS
 
     if weights is None:
-        return [[n, 1.0 if n in DEFAULT_CRITICS else 0.0] for n in CRITICS]
+        return [[n, DEFAULT_WEIGHTS.get(n, 1.0) if n in DEFAULT_CRITICS else 0.0] for n in CRITICS]
     return [[n, round(float(weights.get(n, 0.0)), 4)] for n in CRITICS]
 
 
