@@ -4,6 +4,7 @@
 import pytest
 
 from critics.panel_versions import PanelVersionError, add_version, current_version, use_version
+from critics.registry import DEFAULT_WEIGHTS
 from ui.studio.panel import current_choice, dropdown, switch, version_choices
 
 
@@ -17,7 +18,8 @@ def test_switch_between_versions(record):
     assert rows["coherence"] == 0.75 and rows["style"] == 0.25 and rows["lexical"] == 0.0
     assert current_version(record)["id"] == v and current_choice(record) == str(v)
     rows = dict(switch(record, "hand"))
-    assert current_version(record) is None and rows["style"] == 1.0 and rows["lexical"] == 1.0
+    assert current_version(record) is None  # back to the registry's default weights
+    assert rows["style"] == DEFAULT_WEIGHTS["style"] and rows["reader"] == DEFAULT_WEIGHTS["reader"]
     with pytest.raises(PanelVersionError):
         switch(record, "99")
     with pytest.raises(PanelVersionError):
