@@ -32,16 +32,20 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--train", type=int, default=32, help="training prompts")
     p.add_argument("--heldout", type=int, default=16, help="held-out prompts")
-    p.add_argument("--eval-k", type=int, default=1, help="drafts per held-out prompt (win rates compare draft by draft)")
+    p.add_argument("--eval-k", type=int, default=None, help="drafts per held-out prompt (default: CotrainConfig's, 4)")
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--max-new-tokens", type=int, default=96)
-    p.add_argument("--steps", type=int, default=24, help="DPO steps per round")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--beta", type=float, default=0.1)
-    p.add_argument("--learning-rate", type=float, default=2e-4)
-    p.add_argument("--loss-type", default="sigmoid")
-    p.add_argument("--sft-weight", type=float, default=1.0, help="NLL term on the chosen draft (RPO)")
-    p.add_argument("--lora-r", type=int, default=16)
+    # round settings: None takes RoundConfig's defaults, the recipe the CLI and the studio use too
+    p.add_argument("--steps", type=int, default=None, help="cap on DPO steps per round (default: RoundConfig's)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--beta", type=float, default=None)
+    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--loss-type", default=None)
+    p.add_argument("--sft-weight", type=float, default=None, help="NLL term on the chosen draft (RPO)")
+    p.add_argument("--lora-r", type=int, default=None)
+    p.add_argument("--judge", action="append", default=[], metavar="CRITIC|FILE",
+                   help="outside judge, never in the training reward (a critic name, or a reader weights file "
+                        "trained on other prompts); repeatable")
     p.add_argument("--min-margin", type=float, default=0.02)
     p.add_argument("--pair-mode", default="all")
     p.add_argument("--guard-critic", default=None,
@@ -71,13 +75,21 @@ def main(argv=None) -> int:
     ws = Path(args.out or tempfile.mkdtemp(prefix="bench-cotrain-"))
     os.environ["SCRIPTORIUM_HOME"] = str(ws)
     rec = open_record(ws)
-    loop = CotrainConfig(rounds=args.rounds, heldout=args.heldout, eval_k=args.eval_k, precision=args.precision,
-                         train_precision=args.train_precision, guard_critic=args.guard_critic)
+    loop = CotrainConfig(rounds=args.rounds, heldout=args.heldout, precision=args.precision,
+                         train_precision=args.train_precision, guard_critic=args.guard_critic, judges=args.judge,
+                         **({"eval_k": args.eval_k} if args.eval_k else {}))
     draft_cfg = DraftConfig(k=args.k, max_new_tokens=args.max_new_tokens, seed=args.seed)
-    round_cfg = RoundConfig(max_steps=args.steps, batch_size=args.batch_size, beta=args.beta,
-                            learning_rate=args.learning_rate, loss_type=args.loss_type, sft_weight=args.sft_weight,
-                            lora_r=args.lora_r,
-                            lora_alpha=2 * args.lora_r, seed=args.seed, save_steps=max(args.steps, 1))
+    given = {k: v for k, v in dict(max_steps=args.steps, batch_size=args.batch_size, beta=args.beta,
+                                   learning_rate=args.learning_rate, loss_type=args.loss_type,
+                                   sft_weight=args.sft_weight, lora_r=args.lora_r).items() if v is not None}
+    if args.lora_r:
+        given["lora_alpha"] = 2 * args.lora_r
+    round_cfg = RoundConfig(seed=args.seed, **given)
+    round_cfg.save_steps = max(round_cfg.max_steps, 1)
+    args.steps, args.batch_size, args.beta = round_cfg.max_steps, round_cfg.batch_size, round_cfg.beta
+    args.learning_rate, args.loss_type, args.sft_weight, args.lora_r = (round_cfg.learning_rate, round_cfg.loss_type,
+                                                                        round_cfg.sft_weight, round_cfg.lora_r)
+    args.eval_k = loop.eval_k
     rules = PairRules(min_margin=args.min_margin, mode=args.pair_mode)
     t0 = time.time()
     stamps = []
@@ -96,6 +108,7 @@ def main(argv=None) -> int:
           f"total {time.time() - t0:.0f} s\n")
     base = rows[0]["base_reward"] if rows else None
     print(f"base model held-out panel reward: {base:.3f}\n" if base is not None else "")
+    print("Judged by the training panel itself (it shows what the writer learned to please, not that it improved):\n")
     print("| round | pairs | steps | panel reward | win vs base | win vs previous | mean words | distinct-2 | "
           f"guard critic ({rows[0]['guard_critic_name'] if rows else '-'}) | NLL/token under base | flagged |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -107,6 +120,16 @@ def main(argv=None) -> int:
         print(f"| {r['round']} | {r['pairs']} | {r['steps']} | {r['reward']:.3f} | {r['win_rate_vs_base']:.0%} | "
               f"{r['win_rate_vs_previous']:.0%} | {r['mean_words']:.1f} | {r['distinct2']:.3f} | {r['guard_critic']:.3f} | "
               f"{r['fluency_nll']:.3f} | {'; '.join(r['guard_flags']) or 'no'} |")
+    judges = list(dict.fromkeys(n for r in rows for n in r.get("outside") or {}))
+    if judges:
+        print("\nWin rates by the outside judges (never in the training reward):\n")
+        print("| round | " + " | ".join(f"{n}: mean (base) | win vs base | win vs previous" for n in judges) + " |")
+        print("|---|" + "---|---|---|" * len(judges))
+        for r in rows:
+            cells = [f"{r['outside'][n]['mean']:.3f} ({r['outside'][n]['base_mean']:.3f}) | "
+                     f"{r['outside'][n]['win_rate_vs_base']:.0%} | {r['outside'][n]['win_rate_vs_previous']:.0%}"
+                     if n in r["outside"] else "- | - | -" for n in judges]
+            print(f"| {r['round']} | " + " | ".join(cells) + " |")
     (ws / "bench_cotrain.json").write_text(json.dumps({"args": vars(args), "rows": rows, "events": stamps}, indent=2))
     return 0
 

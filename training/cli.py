@@ -212,7 +212,7 @@ def run_cotrain(args) -> int:
     rules = pair_rules_from_args(args)
     loop = CotrainConfig(rounds=args.rounds, heldout=args.heldout, eval_k=args.eval_k, precision=args.precision,
                          train_precision=args.train_precision, guard_critic=args.guard_critic,
-                         instructions=args.instructions, invent=args.invent)
+                         instructions=args.instructions, invent=args.invent, judges=args.judge or [])
     prompts = read_prompts(args.prompts, args.limit, flag="--prompts")
     if len(prompts) < 2:
         raise _usage(f"{args.prompts} holds {len(prompts)} prompt(s); co-training needs at least 2 (some are held out)")
@@ -342,13 +342,17 @@ def register(sub) -> None:
     p.add_argument("--rounds", type=int, default=1, help="rounds to run (default 1)")
     p.add_argument("--limit", type=int, help="use only the first N prompts of the file")
     p.add_argument("--heldout", type=float, default=0.2, help="held-out prompts: a fraction (<1) or a count (default 0.2)")
-    p.add_argument("--eval-k", type=int, default=1, help="candidates per held-out prompt when evaluating (default 1)")
+    p.add_argument("--eval-k", type=int, default=4, help="candidates per held-out prompt when evaluating (default 4)")
     p.add_argument("--train-precision", choices=["4bit", "bf16", "fp32"], default="4bit",
                    help="base weights while training (default 4bit nf4)")
     p.add_argument("--invent", type=int, default=0, metavar="N",
                    help="each round, the writer invents up to N new training prompts (filtered; never held out)")
     p.add_argument("--guard-critic", help="critic left out of the training panel and used as a guard "
                                           "(default: coherence, else the panel's last critic)")
+    p.add_argument("--judge", action="append", metavar="CRITIC|FILE",
+                   help="an outside judge of the held-out drafts, never in the training reward: a critic name (e.g. "
+                        "judge) or a reader weights file trained on other prompts (`critics train --split val`); "
+                        "repeatable. Without one, every win rate is the training panel's own")
     p.add_argument("--report", metavar="DIR", help="report folder (default <workspace>/reports/cotrain)")
     p.add_argument("--json", action="store_true", help="print one JSON object per new round")
     add_draft_flags(p, k=4, max_new_tokens=96)

@@ -28,7 +28,9 @@ class RoundConfigError(UserError):
 class RoundConfig:
     """One DPO round: loss, optimiser, LoRA, lengths, batching, checkpoints and logging.
 
-    The defaults (lr 2e-4, an NLL term on the chosen draft at weight 1, LoRA r=16) are those of
+    The defaults (at most 24 steps of 4 pairs and one epoch, lr 2e-4, an NLL term on the chosen
+    draft at weight 1, LoRA r=16) are the measured recipe, the one place it is defined: the CLI,
+    the studio's Train tab and bench/bench_cotrain.py all start from them. They are those of
     the co-training runs that beat the base writer on held-out prompts (BENCHMARKS.md, runs G and
     H); plain DPO at a lower rate barely moved the writer in three rounds (runs C-E)."""
 
@@ -39,7 +41,8 @@ class RoundConfig:
                                                              "is taught to prefer from falling (0: off)"})
     learning_rate: float = field(default=2e-4, metadata={"help": "AdamW learning rate for the LoRA weights (> 0)"})
     epochs: float = field(default=1.0, metadata={"help": "passes over the round's pairs"})
-    max_steps: int = field(default=-1, metadata={"help": "cap on optimiser steps (-1: as many as the epochs need)"})
+    max_steps: int = field(default=24, metadata={"help": "cap on optimiser steps; a round with few pairs stops after "
+                                                         "`epochs` passes (-1: as many as the epochs need)"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha"})
     lora_dropout: float = field(default=0.0, metadata={"help": "dropout on the LoRA path"})
@@ -47,7 +50,7 @@ class RoundConfig:
                                     metadata={"help": "module names that get LoRA (e.g. q_proj v_proj; 'all-linear')"})
     max_length: int = field(default=512, metadata={"help": "tokens per prompt+completion; longer completions are cut, "
                                                            "pairs whose prompt alone fills it are dropped"})
-    batch_size: int = field(default=2, metadata={"help": "pairs per device per step"})
+    batch_size: int = field(default=4, metadata={"help": "pairs per device per step"})
     grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
     save_steps: int = field(default=10, metadata={"help": "write a checkpoint every N steps (resume point)"})
     report_to: str = field(default="none", metadata={"help": f"logging backend: one of {', '.join(REPORT_TO)}"})

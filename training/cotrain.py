@@ -38,13 +38,16 @@ class CotrainConfig:
     rounds: int = field(default=1, metadata={"help": "DPO rounds to run"})
     heldout: float = field(default=0.2, metadata={"help": "held-out prompts: a fraction (< 1) or a count"})
     split_seed: int = field(default=0, metadata={"help": "seed of the train / held-out split"})
-    eval_k: int = field(default=1, metadata={"help": "candidates per held-out prompt when evaluating"})
+    eval_k: int = field(default=4, metadata={"help": "candidates per held-out prompt when evaluating"})
     precision: str = field(default="fp32", metadata={"help": "weights for drafting and evaluating"})
     train_precision: str = field(default="4bit", metadata={"help": "base weights while training (4bit: nf4 QLoRA)"})
     guard_critic: str | None = field(default=None, metadata={"help": "critic left out of the training panel, used as a guard"})
     invent: int = field(default=0, metadata={"help": "prompts the writer invents each round to top up the training pool "
                                                      "(training.exercises; never held out)"})
     instructions: str = field(default="", metadata={"help": "system message for drafting"})
+    judges: list[str] = field(default_factory=list, metadata={
+        "help": "outside judges of the held-out drafts, never in the training reward: critic names (e.g. judge) or "
+                "reader weights files trained on other prompts (critics train --split val)"})
 
     def __post_init__(self):
         check_settings(self, CotrainError)  # types and finiteness first (record/settings.py)
@@ -123,7 +126,7 @@ def cotrain(rec, prompts: list[str], loop: CotrainConfig, draft_cfg, round_cfg: 
             on_event: Callable[[str], None] | None = None, step_progress=None, source: str = "") -> list[int]:
     """Run ``loop.rounds`` co-training rounds; returns the new round ids (the report is in ``report_dir``)."""
     from record.workspace import cache_dir
-    from training.evaluate import compare, default_judges, split_prompts
+    from training.evaluate import compare, default_judges, outside_judges, split_prompts
     from training.pairs import pairs_from_drafts
     from training.report import write_report
     from training.round import NoPairsError, run_round
@@ -163,8 +166,10 @@ def cotrain(rec, prompts: list[str], loop: CotrainConfig, draft_cfg, round_cfg: 
             from critics.panel_versions import panel_config
 
             # the current panel version (e.g. fitted to picks), told the length the drafts are asked for
-            judges = default_judges(reference=writer_for(None)[0], guard_critic=loop.guard_critic,
+            reference = writer_for(None)[0]
+            judges = default_judges(reference=reference, guard_critic=loop.guard_critic,
                                     base=panel_config(rec, asked_words=words_for_tokens(draft_cfg.max_new_tokens)))
+            judges.outside = outside_judges(loop.judges, judges.panel_names, reference)
         if heldout and base_metrics is None:
             say("evaluating the base model on the held-out prompts")
             writer.use_adapter(None)
@@ -220,7 +225,9 @@ def cotrain(rec, prompts: list[str], loop: CotrainConfig, draft_cfg, round_cfg: 
         write_report(rec, done, report_dir)
         e = metrics.get("eval") or {}
         if e:
-            say(f"round {rid}: reward {e['reward']:.3f} (base {e['base_reward']:.3f}), win vs base "
-                f"{e['win_rate_vs_base']:.0%}, vs previous {e['win_rate_vs_previous']:.0%}"
+            outside = "".join(f"; judged by {n} (outside the reward): {o['win_rate_vs_base']:.0%} vs base, "
+                              f"{o['win_rate_vs_previous']:.0%} vs previous" for n, o in (e.get("outside") or {}).items())
+            say(f"round {rid}: reward {e['reward']:.3f} (base {e['base_reward']:.3f}), judged by the training panel: win "
+                f"vs base {e['win_rate_vs_base']:.0%}, vs previous {e['win_rate_vs_previous']:.0%}" + outside
                 + ("; GUARDS FLAGGED: " + "; ".join(e["guard_flags"]) if e["guard_flags"] else ""))
     return done

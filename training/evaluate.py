@@ -10,8 +10,10 @@ distinct-2 (lexical variety), a critic left out of the training panel, and fluen
 negative log-likelihood per token) under the frozen base model. A round whose reward rose while
 a guard collapsed is flagged as reward hacking in its report.
 
-Win rates compare the same held-out prompts drafted with the same seeds, judged by the panel;
-a tie counts half.
+Win rates compare the same held-out prompts drafted with the same seeds; a tie counts half.
+``win_rate_vs_base`` is judged by the training panel itself, so it shows what the writer learned
+to please, not that it improved; the outside judges (``outside_judges``: critics never in the
+training reward) give the win rates that can show that, under ``outside``.
 """
 
 from __future__ import annotations
@@ -124,9 +126,13 @@ class Judges:
     guard: Any = None
     guard_name: str | None = None
     panel_names: list[str] = field(default_factory=list)
+    outside: dict[str, Any] = field(default_factory=dict)  # name -> critic: judges never in the training reward
 
     def rewards(self, prompts: list[str], stories: list[str]) -> list[Any]:
         return self.panel.score(prompts, stories)
+
+    def outside_scores(self, prompts: list[str], stories: list[str]) -> dict[str, list[float]]:
+        return {name: [float(c.score) for c in critic.score(prompts, stories)] for name, critic in self.outside.items()}
 
     def guard_scores(self, prompts: list[str], stories: list[str]) -> list[float] | None:
         if self.guard is None:
@@ -162,6 +168,40 @@ def default_judges(reference=None, guard_critic: str | None = None, base=None) -
     panel = Panel(PanelConfig(critics=kept, weights=weights, **same), reference=reference)
     guard = Panel(PanelConfig(critics=[guard_critic], weights={guard_critic: 1.0}, **same), reference=reference)
     return Judges(panel, guard, guard_critic, kept)
+
+
+def outside_judges(specs: Sequence[str], training_critics: Sequence[str], reference=None) -> dict[str, Any]:
+    """Critics that judge the rounds but are never part of the training reward: registry names
+    (e.g. ``judge``, the LLM judge), or reader weights files (``.safetensors``: a reader trained on
+    other prompts than the training panel's, ``scriptorium critics train --split val``). A name
+    that is on the training panel is refused: a win rate judged by the reward's own critic
+    cannot show that the writer improved."""
+    from pathlib import Path
+
+    from critics.registry import CRITICS, critic_class
+    from training.round import TrainingError
+
+    out: dict[str, Any] = {}
+    for spec in specs:
+        spec = str(spec).strip()
+        if not spec:
+            continue
+        if spec.endswith(".safetensors") or Path(spec).is_file():
+            from critics.reader import ReaderCritic, ReaderModel
+
+            ReaderModel.read_meta(spec)  # a clear error now, not after the first round
+            out[f"reader@{Path(spec).stem}"] = ReaderCritic(path=spec)
+        elif spec in CRITICS:
+            if spec in training_critics:
+                raise TrainingError(f"outside judge {spec!r} is in the training panel ({', '.join(training_critics)}); "
+                                    "an outside judge must not be part of the reward: pick another critic, or a reader "
+                                    "weights file trained on other prompts (`scriptorium critics train --split val`)")
+            cls = critic_class(spec)
+            out[spec] = cls(reference=reference) if spec in ("judge", "fluency") else cls()
+        else:
+            raise TrainingError(f"outside judge {spec!r} is neither a critic ({', '.join(CRITICS)}) nor a reader "
+                                "weights file (.safetensors)")
+    return out
 
 
 def record_panel_scores(rec, draft_ids: list[int], results: list[Any]) -> None:
@@ -223,6 +263,9 @@ def measure(judges: Judges, prompts: list[str], texts: list[str], base_writer=No
         "guard_critic": mean(guard) if guard is not None else None,
         "guard_critic_name": judges.guard_name,
     }
+    outside = judges.outside_scores(prompts, texts)
+    if outside:
+        m["outside"] = {name: {"scores": xs, "mean": mean(xs)} for name, xs in outside.items()}
     if base_writer is not None:
         nll = fluency_nll(base_writer, prompts, texts, instructions)
         m["fluency_nll"] = None if math.isnan(nll) else nll
@@ -237,6 +280,17 @@ def compare(current: dict[str, Any], previous: dict[str, Any] | None, base: dict
     out["win_rate_vs_previous"] = win_rate(current["rewards"], previous["rewards"]) if previous else out["win_rate_vs_base"]
     out["base_reward"] = base["reward"]
     out["base"] = {k: base.get(k) for k in ("reward", "mean_words", "distinct2", "guard_critic", "fluency_nll")}
+    outside = {}
+    for name, cur in (current.get("outside") or {}).items():
+        b = (base.get("outside") or {}).get(name)
+        prev = (previous or {}).get("outside", {}).get(name) if previous else None
+        if b is None:
+            continue
+        outside[name] = {"mean": cur["mean"], "base_mean": b["mean"],
+                         "win_rate_vs_base": win_rate(cur["scores"], b["scores"]),
+                         "win_rate_vs_previous": win_rate(cur["scores"], prev["scores"]) if prev
+                         else win_rate(cur["scores"], b["scores"])}
+    out["outside"] = outside
     flags = guard_flags(current, previous, base, thresholds)
     out["guard_flags"] = flags
     out["reward_hacking"] = bool(flags)

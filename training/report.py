@@ -37,6 +37,7 @@ def report_rows(rec, round_ids: list[int]) -> list[dict[str, Any]]:
             "guard_critic_name": e.get("guard_critic_name"), "fluency_nll": e.get("fluency_nll"),
             "flag": "REWARD HACKING?" if e.get("reward_hacking") else "ok", "guard_flags": e.get("guard_flags") or [],
             "learned_critic": m.get("learned_critic"), "base": e.get("base") or {},
+            "outside": e.get("outside") or {},
         })
     return rows
 
@@ -58,6 +59,8 @@ def markdown(rows: list[dict[str, Any]], title: str = "Co-training report", char
     names = {r["guard_critic_name"] for r in rows if r.get("guard_critic_name")}
     if names:
         lines += [f"Guard critic (left out of the training panel): {', '.join(sorted(names))}.", ""]
+    lines += ["The panel reward and the win rates in this table are judged by the training panel itself: they show "
+              "what the writer learned to please, not that it improved.", ""]
     lines += ["| " + " | ".join(h for _, h in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     if rows and rows[0]["base"]:
         b = dict(rows[0]["base"], round="base", parent="-", reward=rows[0]["base"].get("reward"))
@@ -65,6 +68,21 @@ def markdown(rows: list[dict[str, Any]], title: str = "Co-training report", char
     for r in rows:
         lines.append("| " + " | ".join(_cell(r.get(k)) for k, _ in COLUMNS) + " |")
     lines.append("")
+    judges = list(dict.fromkeys(n for r in rows for n in r.get("outside") or {}))
+    if judges:
+        lines += ["## Outside judges (never part of the training reward)", "",
+                  "| round | " + " | ".join(f"{n}: mean (base) | {n}: win vs base | {n}: win vs prev" for n in judges) + " |",
+                  "|---|" + "---|---|---|" * len(judges)]
+        for r in rows:
+            cells = []
+            for n in judges:
+                o = r["outside"].get(n)
+                cells += ([f"{o['mean']:.3f} ({o['base_mean']:.3f})", f"{o['win_rate_vs_base']:.0%}",
+                           f"{o['win_rate_vs_previous']:.0%}"] if o else ["-", "-", "-"])
+            lines.append(f"| {r['round']} | " + " | ".join(cells) + " |")
+        lines.append("")
+    else:
+        lines += ["No outside judge was asked for (`--judge`), so no number here shows that the writer improved.", ""]
     flagged = [r for r in rows if r["guard_flags"]]
     if flagged:
         lines += ["## Guards flagged (possible reward hacking)", ""]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import math
 import os
 import shutil
 import time
@@ -125,7 +126,22 @@ def lora_config(cfg: RoundConfig):
                       bias="none", task_type="CAUSAL_LM")
 
 
-def dpo_args(cfg: RoundConfig, output_dir: Path, device: str, progress: bool):
+def round_steps(cfg: RoundConfig, n_pairs: int | None) -> int:
+    """Optimiser steps of a round: ``max_steps`` is a cap, so a round with few pairs stops after
+    ``epochs`` passes instead of cycling over them. -1 lets TRL count the epochs' steps itself
+    (it knows how the batches are sharded over processes).
+
+    >>> round_steps(RoundConfig(max_steps=24, batch_size=4), 200), round_steps(RoundConfig(max_steps=24, batch_size=4), 10)
+    (24, -1)
+    """
+    if cfg.max_steps <= 0 or not n_pairs:
+        return cfg.max_steps
+    processes = max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
+    per_epoch = math.ceil(n_pairs / (cfg.batch_size * cfg.grad_accum * processes))
+    return -1 if math.ceil(cfg.epochs * per_epoch) <= cfg.max_steps else cfg.max_steps
+
+
+def dpo_args(cfg: RoundConfig, output_dir: Path, device: str, progress: bool, n_pairs: int | None = None):
     """TRL's DPOConfig for a round; the one place our settings map onto TRL's."""
     import torch
     from trl import DPOConfig
@@ -135,7 +151,7 @@ def dpo_args(cfg: RoundConfig, output_dir: Path, device: str, progress: bool):
         output_dir=str(output_dir), beta=cfg.beta, learning_rate=cfg.learning_rate,
         loss_type=[cfg.loss_type, "sft"] if cfg.sft_weight > 0 else [cfg.loss_type],
         loss_weights=[1.0, cfg.sft_weight] if cfg.sft_weight > 0 else None,
-        num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
+        num_train_epochs=cfg.epochs, max_steps=round_steps(cfg, n_pairs), per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, max_length=cfg.max_length, seed=cfg.seed, data_seed=cfg.seed,
         report_to=[] if cfg.report_to == "none" else [cfg.report_to], logging_steps=1,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=2, save_only_model=False,
@@ -410,7 +426,7 @@ def build_trainer(cfg: RoundConfig, rows: list[dict], tokenizer, model_dir: Path
     else:
         model, peft_config = base, lora_config(cfg)
     train = datasets.Dataset.from_list(training_examples(tokenizer, rows))
-    args = dpo_args(cfg, output_dir, device, progress=progress is None)
+    args = dpo_args(cfg, output_dir, device, progress=progress is None, n_pairs=len(rows))
     try:
         trainer = DPOTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,
                              peft_config=peft_config,

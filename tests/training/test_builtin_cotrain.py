@@ -23,7 +23,7 @@ def test_one_cotrain_round_on_the_builtin_writer(workspace, builtin_dir, tmp_pat
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("\n".join(PROMPTS) + "\n")
     code = main(["cotrain", "--prompts", str(prompts), "--rounds", "1", "-k", "2", "--max-new-tokens", "48",
-                 "--steps", "2", "--heldout", "1", "--min-margin", "0.0", "--long-margin", "0.0", "--pair-mode", "all",
+                 "--steps", "2", "--epochs", "2", "--heldout", "1", "--min-margin", "0.0", "--long-margin", "0.0", "--pair-mode", "all",
                  "--learning-rate", "1e-4", "--json"])
     out = capsys.readouterr()
     assert code == 0, out.err

@@ -76,7 +76,28 @@ def test_guard_flags_catch_reward_hacking_only_when_the_reward_rose():
     assert out["reward_hacking"] and out["win_rate_vs_base"] == 0.5 and "rewards" not in out
 
 
+def test_outside_judges_are_never_the_reward_and_get_their_own_win_rates(tmp_path):
+    from training.evaluate import outside_judges
+    from training.round import TrainingError
+
+    with pytest.raises(TrainingError, match="in the training panel"):
+        outside_judges(["style"], ["style", "relevance"])
+    with pytest.raises(TrainingError, match="neither a critic"):
+        outside_judges(["no-such-critic"], ["style"])
+    bad = tmp_path / "reader.safetensors"
+    bad.write_bytes(b"not weights")
+    with pytest.raises(Exception, match="reader.safetensors"):
+        outside_judges([str(bad)], ["style"])
+    judges = outside_judges(["lexical", " "], ["style", "relevance"])
+    assert list(judges) == ["lexical"]
+    base = {"reward": 0.5, "rewards": [0.5, 0.5], "outside": {"lexical": {"scores": [0.4, 0.6], "mean": 0.5}}}
+    prev = dict(base, outside={"lexical": {"scores": [0.5, 0.9], "mean": 0.7}})
+    cur = {"reward": 0.6, "rewards": [0.6, 0.6], "outside": {"lexical": {"scores": [0.5, 0.5], "mean": 0.5}}}
+    out = compare(cur, prev, base)["outside"]["lexical"]
+    assert out["win_rate_vs_base"] == 0.5 and out["win_rate_vs_previous"] == 0.25 and out["base_mean"] == 0.5
+
+
 def test_doctests():
-    for module in (training.pairs, training.evaluate):
+    for module in (training.pairs, training.evaluate, training.round):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -106,7 +106,7 @@ def test_a_real_round_on_the_tiny_writer_becomes_current(workspace, tiny_model_d
     try:
         book = create_book(engine.rec, None, "Trained")
         picks(engine, book)
-        job = T.start_round(engine, None, book["id"], max_steps=2)
+        job = T.start_round(engine, None, book["id"], max_steps=2, epochs=2)  # 2 pairs: one step an epoch
         job.thread.join(300)
         snap = job.snapshot()
         assert snap["state"] == "done", snap["error"]
@@ -128,4 +128,4 @@ def test_chart_frames_have_numeric_axes_even_when_empty():
 
 def test_the_train_tab_starts_from_round_config_defaults():
     cfg = RoundConfig()
-    assert T.round_defaults() == {"learning_rate": cfg.learning_rate, "beta": cfg.beta}
+    assert T.round_defaults() == {"learning_rate": cfg.learning_rate, "beta": cfg.beta, "max_steps": cfg.max_steps}

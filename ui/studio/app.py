@@ -292,7 +292,8 @@ def build_app(engine: StudioEngine | str | None = None, **engine_kwargs: Any):
                             "it trains.")
                 with gr.Row():
                     use_critic = gr.Checkbox(label="Also use critic pairs", value=False)
-                    max_steps = gr.Number(label="Max steps (0 = one epoch)", value=0, precision=0)
+                    max_steps = gr.Number(label="Max steps (0 = the recipe's cap; at most one epoch)",
+                                          value=0, precision=0)
                     defaults = train_h.round_defaults()
                     lr = gr.Number(label="Learning rate", value=defaults["learning_rate"])
                     beta = gr.Number(label="Beta", value=defaults["beta"])

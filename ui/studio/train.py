@@ -115,15 +115,15 @@ def round_defaults() -> dict[str, float | None]:
     try:
         from training.config import RoundConfig
     except ImportError:
-        return {"learning_rate": None, "beta": None}
+        return {"learning_rate": None, "beta": None, "max_steps": None}
     cfg = RoundConfig()
-    return {"learning_rate": cfg.learning_rate, "beta": cfg.beta}
+    return {"learning_rate": cfg.learning_rate, "beta": cfg.beta, "max_steps": cfg.max_steps}
 
 
-def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = False, max_steps: int = -1,
+def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = False, max_steps: int | None = None,
                 epochs: float = 1.0, learning_rate: float | None = None, beta: float | None = None) -> TrainingJob:
     """Start a round on the book's pairs in the background; one round at a time. Learning rate
-    and beta left out take ``RoundConfig``'s defaults."""
+    and beta left out, and max_steps 0 or None, take ``RoundConfig``'s defaults (the measured recipe)."""
     try:
         from training.config import RoundConfig
         import training.round  # noqa: F401
@@ -143,7 +143,9 @@ def start_round(engine, user: str | None, book_id, use_critic_pairs: bool = Fals
         raise StudioError("this book has no untrained pairs yet: pick candidates in the Draft tab first"
                           + ("" if use_critic_pairs else ", or tick 'also use critic pairs'"))
     overrides = {k: float(v) for k, v in (("learning_rate", learning_rate), ("beta", beta)) if v is not None}
-    config = RoundConfig(max_steps=int(max_steps) if int(max_steps) > 0 else -1, epochs=float(epochs), **overrides)
+    if max_steps is not None and int(max_steps) != 0:  # 0 or None: the recipe's cap; below 0: the epochs decide
+        overrides["max_steps"] = int(max_steps) if int(max_steps) > 0 else -1
+    config = RoundConfig(epochs=float(epochs), **overrides)
     job = TrainingJob(engine, book["id"], pair_ids, config, user=user)
     engine.jobs[book["id"]] = job
     job.thread.start()
