@@ -225,8 +225,11 @@ def main(argv=None) -> int:
                    for k in group] if "relevance" in critics else []
         named = [set(re.findall(r"'([^']*)'", m[0])) if m else set() for m in missing]
         boiler = sum(1 for ws in named if ws & PROMPT_BOILERPLATE) / max(1, len(group))
+        any_missing = sum(1 for ws in named if ws) / max(1, len(group))
         out["reasons"][label]["boilerplate_missing"] = boiler
-        print(f"\nrelevance reasons calling a prompt-instruction word missing: {boiler:.0%} of texts")
+        out["reasons"][label]["any_missing"] = any_missing
+        print(f"\nrelevance reasons naming prompt words as missing: {any_missing:.0%} of texts; naming a "
+              f"prompt-instruction word (critics.wordlists.PROMPT_BOILERPLATE): {boiler:.0%}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 0

@@ -22,6 +22,7 @@ Every cut is listed in ``ChapterContext.cut`` so the studio can show what the mo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from record.errors import UserError
@@ -60,7 +61,7 @@ def _outline_block(outline: list[dict], keep: list[int], index: int) -> str:
     lines = [_outline_line(i, outline[i]) for i in keep if i != index]
     if not lines:
         return ""
-    return "Outline of the book:\n" + "\n".join(lines)
+    return "The other chapters, for context only (do not write them):\n" + "\n".join(lines)
 
 
 def _tail(tokenizer, text: str, ids: list[int], n: int) -> str:
@@ -74,15 +75,33 @@ def _tail(tokenizer, text: str, ids: list[int], n: int) -> str:
     return ("..." + piece[space:] if 0 <= space < 40 else "..." + piece).strip()
 
 
+def _named(bible: list[dict], summary: str) -> list[str]:
+    """The bible's characters and places that ``summary`` mentions by a capitalised word of
+    their name ("Mara" for Mara Quill; not "The")."""
+    said = {w.lower() for w in re.findall(r"[^\W\d_]+", summary)}
+    return [e["name"] for e in bible if e.get("kind") in ("character", "place")
+            and any(w.lower() in said for w in re.findall(r"[^\W\d_]{3,}", e["name"])
+                    if w[0].isupper() and w.lower() not in ("the", "and"))]
+
+
 def _assemble(bible: list[dict], outline: list[dict], keep: list[int], index: int, tail: str) -> str:
+    # The request comes last and says what the chapter must hold: a small writer follows what it
+    # read last (measured in bench/bench_studio_follow.py).
     item = outline[index]
+    summary = item.get("summary", "").strip()
     current = f"Write chapter {index + 1}, \"{item['title']}\"."
-    if item.get("summary", "").strip():
-        current += f" In this chapter: {item['summary'].strip()}"
+    if summary:
+        current += f" What happens in it: {summary}"
+    if tail:
+        current += " Continue the story from where the previous chapter ended."
+    names = _named(bible, summary)
+    names = names[:3]
+    with_names = f" with {', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else f" with {names[0]}" if names else ""
+    current += f" Tell it as a story{with_names}, starting now."
     parts = [_bible_block(bible), _outline_block(outline, keep, index)]
     if tail:
         parts.append("The previous chapter ended:\n" + tail)
-    parts.append(current + (" Continue the story from where the previous chapter ended." if tail else ""))
+    parts.append(current)
     return "\n\n".join(p for p in parts if p)
 
 

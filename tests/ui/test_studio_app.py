@@ -40,6 +40,7 @@ def test_every_tab_through_the_app(serve, tiny_model_dir):
     c.predict(book, "Arrival", "Mara comes to the island", api_name="/add_item")
     out = c.predict(book, "The storm", "", api_name="/add_item")
     storm = out[2]["value"]
+    assert out[3:5] == ("", "")  # the form clears for the next item
     out = c.predict(book, storm, api_name="/move_up")
     assert [r[2] for r in rows(out[0])] == ["The storm", "Arrival"]
 
@@ -47,6 +48,7 @@ def test_every_tab_through_the_app(serve, tiny_model_dir):
     drafted = c.predict(book, storm, 3, 0.8, 0.95, 1.1, 0, 8, WEIGHTS, api_name="/draft")
     texts, scores, message = drafted[:6], drafted[6:12], drafted[-2]
     assert "3 candidates ready, written by the base model" in message and all(texts[:3]) and texts[3:] == ("", "", "")
+    assert '"The storm" has no summary, so it was drafted from its title alone' in message
     picked_id = engine.rec.query("SELECT id FROM drafts ORDER BY id")[1]["id"]
     assert "panel total" in scores[0] and "sc-bar" in scores[0]
     picked = c.predict(book, "", api_name="/pick_2")

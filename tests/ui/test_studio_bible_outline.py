@@ -17,6 +17,10 @@ def test_active_bible_entries_go_into_the_chapter_prompt(engine, book):
     writer = engine._load()
     ctx = D.chapter_prompt_for(engine, writer, book, item, 8, "")
     assert "Mara" in ctx.text and "Gull Rock" not in ctx.text and "The storm" in ctx.text
+    # the request comes last and names the bible's people the summary mentions
+    last = ctx.text.split("\n\n")[-1]
+    assert last.startswith('Write chapter 1, "The storm". What happens in it: Mara finds a door in the sea')
+    assert last.endswith("Tell it as a story with Mara, starting now.")
     used, budget = Bi.bible_budget(engine.rec, None, book["id"], writer.tokenizer, 400)
     assert used == ctx.bible_tokens > 0 and budget == 400
     Bi.update_entry(engine.rec, None, book["id"], keep, "character", "Mara", "x", active=False)
@@ -25,6 +29,17 @@ def test_active_bible_entries_go_into_the_chapter_prompt(engine, book):
     assert [r[1] for r in rows] == ["no", "no"] and rows[0][3] == "Mara"
     Bi.delete_entry(engine.rec, None, book["id"], keep)
     assert [r[3] for r in Bi.bible_rows(engine.rec, None, book["id"])] == ["Gull Rock"]
+
+
+def test_chapter_instructions_say_what_the_book_is_and_what_a_chapter_holds():
+    from ui.studio.books import PREMISE_WORDS, instructions_for
+
+    book = {"title": "The Lamp", "genre": "mystery", "language": "en", "description": "word " * 100}
+    said = instructions_for(book)
+    assert said.startswith('You are a novelist writing "The Lamp", a mystery novel. The premise: word word')
+    assert said.count("word") == PREMISE_WORDS and "characters and places by name" in said
+    assert "summary" not in instructions_for(book, chapter=False)  # outlines get the plain role
+    assert "language with code 'fr'" in instructions_for({**book, "language": "fr"})
 
 
 def test_bible_checks_input_and_owner(engine, book):

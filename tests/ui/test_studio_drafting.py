@@ -16,6 +16,7 @@ from ui.studio.engine import StudioError
 def test_candidates_stream_side_by_side_and_are_recorded(engine, book):
     updates = list(D.stream_candidates(engine, "s1", None, book["id"], None, SAMPLING))
     final = updates[-1]
+    assert updates[0]["texts"] == ["", "", ""]  # the boxes clear before the writer starts
     assert len(final["texts"]) == 3 and len(final["draft_ids"]) == 3
     streamed = [u for u in updates if "draft_ids" not in u and any(u["texts"])]
     assert len(streamed) >= 2  # texts arrived while generating, not only at the end
@@ -46,7 +47,7 @@ def test_critic_weights_of_the_book_choose_the_panel(engine, book):
 
 
 def test_stop_really_stops_generation(engine, book):
-    sampling = {**SAMPLING, "k": 2, "max_new_tokens": 300}
+    sampling = {**SAMPLING, "k": 2, "max_new_tokens": 260}  # leaves the tiny model room for the request
     gen = D.stream_candidates(engine, "s2", None, book["id"], None, sampling)
     seen = 0
     final = None
@@ -61,7 +62,7 @@ def test_stop_really_stops_generation(engine, book):
     rows = [engine.rec.get("drafts", i) for i in final["draft_ids"]]
     assert all(r["finish_reason"] in ("stopped", "stop") for r in rows)
     assert any(r["finish_reason"] == "stopped" for r in rows)
-    assert all(r["tokens"] < 300 for r in rows)  # far from max_new_tokens: generation ended early
+    assert all(r["tokens"] < 260 for r in rows)  # far from max_new_tokens: generation ended early
     assert "Stopped" in final["message"]
     assert not engine.stop("s2")  # nothing running any more
 

@@ -142,3 +142,32 @@ def test_engine_names_authors_and_their_lineages(engine):
     assert engine.author(None) is None and engine.author("ed").admin and not engine.author("ann").admin
     assert engine.lineage_for(None) == engine.lineage  # no sign-in: the CLI's lineage
     assert engine.lineage_for("ann") != engine.lineage_for("bob") != engine.lineage
+
+
+def test_stale_ids_are_refused_with_a_message(engine, ann):
+    """An id that no longer exists (a deleted book, pair, round... or one never made) is
+    refused like another author's: a message, nothing changed."""
+    rec, gone = engine.rec, 10**6
+    ann_user = Author("ann")
+    calls = [
+        lambda: B.update_book(rec, ann_user, gone, "x", "", "en", "", "general", ""),
+        lambda: Bi.delete_entry(rec, ann_user, ann["book"], gone),
+        lambda: O.update_item(rec, ann_user, ann["book"], gone, "x", ""),
+        lambda: next(D.stream_candidates(engine, None, ann_user, ann["book"], gone, SAMPLING)),
+        lambda: D.pick(engine, ann_user, ann["book"], ann["item"], [gone, ann["drafts"][0]], 0),
+        lambda: V.restore(rec, ann_user, gone),
+        lambda: V.texts_of(rec, ann_user, ann["version"], gone),
+        lambda: C.make_current(engine, ann_user, gone),
+        lambda: C.round_pair_rows(engine, ann_user, gone),
+        lambda: C.veto(rec, ann_user, gone),
+        lambda: C.lineage_text(engine, ann_user, gone),
+        lambda: X.export(engine, ann_user, gone, "md"),
+        lambda: F.next_item(rec, ann_user, "ann", gone),
+        lambda: F.judge(rec, ann_user, "ann", ann["session"], gone, "left"),
+    ]
+    for call in calls:
+        before = snapshot(rec)
+        with pytest.raises(StudioError) as got:
+            call()
+        assert len(str(got.value)) > 20 and "Traceback" not in str(got.value), str(got.value)
+        assert snapshot(rec) == before

@@ -161,6 +161,10 @@ def save_settings(rec, book_id, user: str | None, sampling: dict | None = None,
     return settings
 
 
+# a book's premise goes into the chapter instructions up to this many words
+PREMISE_WORDS = 60
+
+
 def check_sampling(s: dict[str, Any]) -> None:
     from writer.draft import DraftConfig
 
@@ -171,14 +175,31 @@ def check_sampling(s: dict[str, Any]) -> None:
                 repetition_penalty=float(s.get("repetition_penalty", 1.1)), seed=int(s.get("seed", 0)))
 
 
-def instructions_for(book: dict[str, Any]) -> str:
-    """The system message for drafting this book: the writer's role, genre and language."""
+def instructions_for(book: dict[str, Any], chapter: bool = True) -> str:
+    """The system message for drafting this book: the writer's role, the book (title, genre,
+    premise) and, for a chapter, what a chapter must do (the bible's people and places by name,
+    the summary's events, no notes). ``chapter=False`` is the plain role, for outlines."""
     from writer.draft import DEFAULT_INSTRUCTIONS
 
-    parts = [DEFAULT_INSTRUCTIONS.replace("short story for the prompt", "chapter of a novel")]
-    parts.append(f"The novel is titled \"{book['title']}\".")
-    if book.get("genre"):
-        parts.append(f"Genre: {book['genre']}.")
+    if not chapter:
+        parts = [DEFAULT_INSTRUCTIONS.replace("short story for the prompt", "chapter of a novel"),
+                 f"The novel is titled \"{book['title']}\"."]
+        if book.get("genre"):
+            parts.append(f"Genre: {book['genre']}.")
+    else:
+        # Measured with bench/bench_studio_follow.py: the small writer follows a short system
+        # message that says what the book is and what the chapter must contain far better than
+        # the generic story-writer role (BENCHMARKS.md, "Studio drafts that follow").
+        genre = f", a {book['genre']} novel" if book.get("genre") else ""
+        parts = [f"You are a novelist writing \"{book['title']}\"{genre}."]
+        premise = " ".join((book.get("description") or "").split())
+        if premise:
+            words = premise.split()
+            parts.append("The premise: " + (" ".join(words[:PREMISE_WORDS]) + "..." if len(words) > PREMISE_WORDS
+                                            else premise))
+        parts.append("Write the chapter you are asked for as story prose: use the story bible's characters and "
+                     "places by name and tell what the chapter's summary says happens. No title, no notes, "
+                     "no preamble.")
     if book.get("language") and book["language"] != "en":
         parts.append(f"Write in the language with code '{book['language']}'.")
     return " ".join(parts)

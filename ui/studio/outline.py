@@ -180,7 +180,7 @@ def generate_outline(engine, user, book_id, premise: str, chapters: int = 5, see
         cfg = DraftConfig(k=1, max_new_tokens=max(engine.max_new_tokens, 24 * int(chapters)), seed=int(seed) + attempt)
         with engine.writer_slot(user) as (writer, _):
             out = draft(writer, [OUTLINE_REQUEST.format(premise=premise.strip(), n=int(chapters))], cfg,
-                        instructions_for(book))[0][0]
+                        instructions_for(book, chapter=False))[0][0]
         items = []
         for title, summary in parse_outline(out.text, limit=40):
             if is_placeholder(title):
