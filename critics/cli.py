@@ -112,6 +112,9 @@ def panel_from_args(args, rec=None):
 
 def run_score(args) -> int:
     entries = read_jsonl(args.file)
+    if not entries:  # before the panel loads: an empty file is a mistake, not zero stories scored
+        raise ScoreInputError(f"{args.file} holds no stories (it is empty or blank); pass a JSONL file with one "
+                              "{\"prompt\": ..., \"story\": ...} per line")
     bad = [e for _, _, e in entries if e]
     if bad and args.strict:
         raise ScoreInputError(f"{len(bad)} malformed line(s) in {args.file} (--strict): " + "; ".join(bad[:5]))
@@ -138,7 +141,7 @@ def run_score(args) -> int:
         _emit(args, entries, results, printed, done_through=chunk[-1][0])
     _emit(args, entries, results, printed, done_through=None)  # malformed lines after the last story
     sys.stdout.flush()
-    return 0 if good or not entries else 2
+    return 0 if good else 2
 
 
 def _emit(args, entries, results, printed: set[int], done_through) -> None:

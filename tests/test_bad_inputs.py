@@ -47,6 +47,7 @@ CASES = [
     "score {C}/stories_bad.jsonl --strict",
     "score {C}",
     "score {C}/empty.jsonl",
+    "score {C}/blank.txt",
     # pairs
     "pairs veto abc",
     "pairs veto 99",
@@ -136,9 +137,6 @@ CASES = [
     "critics learn --critic-pair-weight inf",
 ]
 
-KNOWN = {  # bad inputs that still pass, in code owned elsewhere: listed, and checked to still fail
-    "score {C}/empty.jsonl": "critics/cli.py (not this issue's owner): `score` on an empty file exits 0 with a note",
-}
 
 
 def _counts(db: Path) -> dict[str, int]:
@@ -195,9 +193,6 @@ def test_bad_input_is_refused_cleanly(case, model, tmp_path, capsys):
     except Exception:  # in a real run this is a traceback on the user's screen
         pytest.fail(f"{case}: crashed\n{traceback.format_exc()}")
     out, err = capsys.readouterr()
-    if case in KNOWN:
-        assert code == 0, f"{case} is now refused: remove it from KNOWN"
-        pytest.xfail(KNOWN[case])
     assert code == 2, f"{case}: exit {code}\nstdout: {out[-500:]}\nstderr: {err[-500:]}"
     assert err.strip(), f"{case}: no message"
     assert "Traceback" not in err
