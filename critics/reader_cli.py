@@ -21,7 +21,7 @@ def _config(args):
     from record.settings import load_settings
 
     flags = {k: getattr(args, k, None) for k in ("data", "out", "passes", "epochs", "learning_rate", "batch_size",
-                                                  "max_pairs", "seed")}
+                                                  "max_pairs", "seed", "split")}
     if args.no_writer_drafts:
         flags["writer_drafts"] = False
     return load_settings(ReaderTrainConfig, args.config, ReaderTrainError, "reader training config", **flags)
@@ -110,6 +110,9 @@ def register_reader(group) -> None:
     t.add_argument("--batch-size", type=int, dest="batch_size")
     t.add_argument("--max-pairs", type=int, dest="max_pairs", help="cap on training pairs (a quick run)")
     t.add_argument("--seed", type=int)
+    t.add_argument("--split", choices=["train", "val"],
+                   help="side of the dev data's split by prompt to train on (default train; val makes a second "
+                        "reader on other prompts, an outside judge for co-training)")
     t.add_argument("--no-writer-drafts", action="store_true",
                    help="leave out the built-in writer's stories (they are drafted once, which takes minutes)")
     t.add_argument("--json", action="store_true", help="print the new version and its metrics as JSON")

@@ -77,6 +77,9 @@ class ReaderTrainConfig:
     max_length: int = field(default=256, metadata={"help": "tokens per (prompt, passage)"})
     prompt_tokens: int = field(default=48, metadata={"help": "tokens of the prompt kept"})
     window_words: int = field(default=150, metadata={"help": "words per passage when scoring a story"})
+    split: str = field(default="train", metadata={"help": "which side of the dev data's split by prompt to train on: "
+                                                          "train (the shipped reader), or val (a second reader, "
+                                                          "trained on other prompts, to judge the first's pupils)"})
     writer_drafts: bool = field(default=True, metadata={"help": "add the built-in writer's stories as machine text "
                                                                 "(drafted once, cached)"})
     pick_weight: int = field(default=3, metadata={"help": "times each author pick is repeated"})
@@ -105,6 +108,7 @@ class ReaderTrainConfig:
             (0 <= self.pick_heldout < 1, f"pick_heldout must be in [0, 1), got {self.pick_heldout}"),
             (self.max_pairs >= 0, f"max_pairs must be >= 0, got {self.max_pairs}"),
             (self.save_steps >= 1, f"save_steps must be >= 1, got {self.save_steps}"),
+            (self.split in ("train", "val"), f"split must be train or val, got {self.split!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -118,6 +122,10 @@ class ReaderTrainConfig:
 
 
 # ---- the record --------------------------------------------------------------------------------
+
+
+def other_split(split: str) -> str:
+    return "val" if split == "train" else "train"
 
 
 def current_version(rec) -> dict | None:
@@ -253,12 +261,13 @@ def gather_pairs(rec, workspace: Path, cfg: ReaderTrainConfig, say) -> tuple[lis
             drafts = writer_drafts(prompts, cache_dir(workspace) / "critic-data",
                                    progress=lambda i, n: say(f"  drafted {i}/{n}"))
         for k in range(cfg.passes):
-            train += dev_pairs(stories, drafts, "train", seed=cfg.seed + k)
-        val = balance_lengths(dev_pairs(stories, drafts, "val", seed=cfg.seed + 1000), seed=cfg.seed)
+            train += dev_pairs(stories, drafts, cfg.split, seed=cfg.seed + k)
+        val = balance_lengths(dev_pairs(stories, drafts, other_split(cfg.split), seed=cfg.seed + 1000), seed=cfg.seed)
         files = sorted({s.file for s in stories})
         data["sources"].append({"critic-dev": str(Path(cfg.data)), "files": {f: file_sha256(Path(cfg.data) / f) for f in files},
-                                "train_prompts": len({s.prompt for s in stories if s.split == "train"}),
-                                "val_prompts": len({s.prompt for s in stories if s.split == "val"}),
+                                "split": cfg.split,
+                                "train_prompts": len({s.prompt for s in stories if s.split == cfg.split}),
+                                "val_prompts": len({s.prompt for s in stories if s.split != cfg.split}),
                                 "writer_drafts": sum(len(v) for v in (drafts or {}).values())})
     picks = record_pairs(rec) if rec is not None else []
     tied = [p for p in picks if p.chosen.strip() == p.rejected.strip()]
@@ -382,7 +391,7 @@ def model_card(card: dict, command: str) -> str:
              "copied into the project):", "", f"    {command}", "", "## Data it saw", ""]
     for src in data["sources"]:
         if "critic-dev" in src:
-            lines.append(f"- critic-dev (HANNA, MIT licence; see its README), TRAIN prompts only "
+            lines.append(f"- critic-dev (HANNA, MIT licence; see its README), {src.get('split', 'train').upper()} prompts only "
                          f"({src['train_prompts']} of {src['train_prompts'] + src['val_prompts']}; the split is "
                          "`critics.devdata.split_of`): " + ", ".join(f"`{f}` (sha256 {h[:12]})" for f, h in src["files"].items()))
             lines.append(f"- {src['writer_drafts']} stories by the built-in writer (SmolLM2-135M-Instruct) for the "
@@ -394,20 +403,20 @@ def model_card(card: dict, command: str) -> str:
               "| kind | pairs | chosen is the longer text (of pairs whose lengths differ) | mean words |", "|---|---|---|---|"]
     for kind, v in data["pairs"].items():
         lines.append(f"| {kind} | {v['pairs']} | {v['chosen_longer']:.0%} | {v['mean_words']:.0f} |")
-    lines += ["", "## Validation: prompts it never saw", ""]
+    lines += ["", "## Validation: prompts it never saw (the other side of the split)", ""]
     vp = m.get("val_pairs", {})
     if vp.get("pairs"):
-        lines += [f"Pairs of the same kinds built from the VAL prompts: {vp['accuracy']:.1%} of {vp['pairs']} pairs "
+        lines += [f"Pairs of the same kinds built from the prompts it did not train on: {vp['accuracy']:.1%} of {vp['pairs']} pairs "
                   "ranked as built (chosen over rejected).", "", "| kind | pairs | accuracy |", "|---|---|---|"]
         lines += [f"| {k} | {v['pairs']} | {v['accuracy']:.1%} |" for k, v in vp["by_kind"].items()]
     vs = m.get("val_stories")
     if vs:
-        lines += ["", f"Whole val stories: people's over the 2023 LLMs' AUC {vs['auc_human_vs_llm_whole']:.3f}; on each "
+        lines += ["", f"Whole stories of those prompts: people's over the 2023 LLMs' AUC {vs['auc_human_vs_llm_whole']:.3f}; on each "
                   f"story's first 90-150 words {vs['auc_human_vs_llm_first_150_words']:.3f}."]
         for f in ("hanna_human96.csv", "hanna_mixed30.jsonl"):
             if f in vs:
                 v = vs[f]
-                lines.append(f"Kendall tau with people's mean ratings, {f} val stories (n={v['n']}): coherence "
+                lines.append(f"Kendall tau with people's mean ratings, {f} stories of those prompts (n={v['n']}): coherence "
                              f"{v['tau_coherence']:+.2f}, engagement {v['tau_engagement']:+.2f}, relevance "
                              f"{v['tau_relevance']:+.2f}.")
     lines += ["", "These are development numbers on a small validation split, not results: the held-out human "
@@ -501,7 +510,7 @@ def train_reader(rec, workspace, cfg: ReaderTrainConfig, say: Callable[[str], No
                                              "accuracy_last": history[-1].get("accuracy") if history else None},
                                    "val_pairs": pair_accuracy(merged, val)}
         if cfg.data:
-            metrics["val_stories"] = story_metrics(merged, cfg.data, "val")
+            metrics["val_stories"] = story_metrics(merged, cfg.data, other_split(cfg.split))
         card = {"format": FORMAT, "settings": settings, "calibration": calibration, "lexicon": lex,
                 "data": data, "metrics": metrics, "config": asdict(cfg), "created_at": time.time()}
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
