@@ -129,6 +129,28 @@ def test_conversion_is_atomic_and_cached(tiny_model_dir, tmp_path, monkeypatch):
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize("error", ["os", "safetensors"])
+def test_a_full_disk_while_converting_is_a_message_and_caches_nothing(tmp_path, monkeypatch, error):
+    from record.disk import DiskFullError
+
+    monkeypatch.setattr(models, "builtin_gguf", lambda: tmp_path / "fake.gguf")
+
+    def full(gguf, out, progress):
+        (out / "config.json").write_text("{}")  # half written when the disk filled up
+        if error == "os":
+            raise OSError(28, "No space left on device")
+        from safetensors import SafetensorError  # not an OSError: recognised by its text
+
+        raise SafetensorError("Error while serializing: IoError(Os { code: 28, kind: StorageFull })")
+
+    monkeypatch.setattr(models, "_convert_gguf", full)
+    cache = tmp_path / "cache"
+    with pytest.raises(DiskFullError, match="is full") as e:
+        models.builtin_model_dir(cache)
+    assert str(cache) in str(e.value) and "converting the built-in model" in str(e.value)
+    assert not (cache / models.BUILTIN_NAME).exists() and list(cache.glob(".converting-*")) == []
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only folders")
 def test_read_only_cache_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "builtin_gguf", lambda: tmp_path / "fake.gguf")
