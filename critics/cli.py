@@ -99,7 +99,7 @@ def panel_from_args(args, rec=None):
 
         judge = JudgeCritic(model=judge_model)  # checks the folder now, before any model loads
     reference = None
-    if "fluency" in cfg.critics and getattr(args, "model", None):
+    if ({"fluency", "order"} & set(cfg.critics)) and getattr(args, "model", None):
         from writer.models import load_writer
 
         reference = load_writer(args.model, precision="fp32", progress=False)
@@ -207,13 +207,16 @@ def run_list(args) -> int:
 
 
 def add_panel_flags(p: argparse.ArgumentParser) -> None:
+    from critics.registry import DEFAULT_CRITICS
+
     g = p.add_argument_group("panel")
-    g.add_argument("--critics", help="comma-separated critics (default: style,lexical,coherence,relevance)")
+    g.add_argument("--critics", help=f"comma-separated critics (default: {','.join(DEFAULT_CRITICS)}; also fluency, "
+                                     "order, judge, learned)")
     g.add_argument("--preset", help="style preset: general, childrens, ya, literary, thriller")
     g.add_argument("--config", help="panel config YAML (PanelConfig fields); flags override it (default: the "
                                     "record's current panel version, see `scriptorium critics versions`)")
     g.add_argument("--fluency", action="store_true", help="add the fluency critic (loads the writer model; slower)")
-    g.add_argument("--model", help="reference model folder for the fluency critic (default: built-in SmolLM2)")
+    g.add_argument("--model", help="reference model folder for the fluency and order critics (default: built-in SmolLM2)")
     g.add_argument("--judge-model", metavar="DIR",
                    help="local Hugging Face instruct model folder for the judge critic, which it adds to the panel "
                         "(`--critics ...,judge` without it: the built-in SmolLM2, a weak judge; see BENCHMARKS.md)")

@@ -22,6 +22,7 @@ CRITICS: dict[str, str] = {
     "learned": "critics.learned:LearnedCritic",
     "judge": "critics.judge:JudgeCritic",
     "reader": "critics.reader:ReaderCritic",
+    "order": "critics.order:OrderCritic",
 }
 
 # The default panel: the reader (trained on people's stories vs machines' and on planted damage)

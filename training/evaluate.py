@@ -197,7 +197,7 @@ def outside_judges(specs: Sequence[str], training_critics: Sequence[str], refere
                                     "an outside judge must not be part of the reward: pick another critic, or a reader "
                                     "weights file trained on other prompts (`scriptorium critics train --split val`)")
             cls = critic_class(spec)
-            out[spec] = cls(reference=reference) if spec in ("judge", "fluency") else cls()
+            out[spec] = cls(reference=reference) if spec in ("judge", "fluency", "order") else cls()
         else:
             raise TrainingError(f"outside judge {spec!r} is neither a critic ({', '.join(CRITICS)}) nor a reader "
                                 "weights file (.safetensors)")

@@ -1,0 +1,58 @@
+"""The order critic: a story against seeded shuffles of its own sentences under a reference LM
+(a tiny one built in the test; the built-in writer in the slow test on the dev data)."""
+
+import math
+import random
+
+import pytest
+
+from critics.order import OrderCritic
+
+STORY = ("The harbour bell rang twice before Mara understood it was ringing for her. She ran down to the quay. "
+         "A door stood in the water, green with weed. Her brother laughed, then stopped. They rowed out at low "
+         "tide with a rope and a lantern. The door was warm to the touch.")
+
+
+def test_scores_are_bounded_seeded_and_batch_independent(tiny_writer):
+    critic = OrderCritic(reference=tiny_writer)
+    shuffles = critic.shuffles(STORY.split(". "))
+    assert len(shuffles) == 2 and all(s != ". ".join(STORY.split(". ")) for s in shuffles)
+    assert critic.shuffles(STORY.split(". ")) == shuffles  # the same story, the same copies
+    texts = [STORY, "One sentence only.", "", "Two sentences. Not three.", STORY.replace("Mara", "Ann")]
+    together = critic.score([""] * len(texts), texts)
+    assert all(0 <= s.score <= 1 and not math.isnan(s.score) and s.reason for s in together)
+    assert together[2].score == 0.0 and "no words" in together[2].reason
+    assert together[1].score == 0.5 and "too few sentences" in together[1].reason
+    alone = [critic.score([""], [t])[0].score for t in texts]
+    assert [s.score for s in together] == pytest.approx(alone, abs=1e-5)
+    assert "contrast" in together[0].details
+
+
+def test_on_the_registry_off_the_default_panel(tiny_writer):
+    from critics.panel import Panel, PanelConfig
+    from critics.registry import CRITICS, DEFAULT_CRITICS
+
+    assert "order" in CRITICS and "order" not in DEFAULT_CRITICS
+    panel = Panel(PanelConfig(critics=["lexical", "order"]), reference=tiny_writer)
+    (r,) = panel.score(["a door in the sea"], [STORY])
+    assert 0 <= r.critics["order"].score <= 1
+
+
+@pytest.mark.slow
+def test_builtin_writer_sees_that_people_s_stories_beat_their_shuffles(builtin_dir, shared_data):
+    from critics.devdata import load_dev
+    from critics.reader_data import crop, join, sentences, shuffled
+    from writer.models import load_writer
+
+    rng = random.Random(0)
+    crops = []
+    for s in load_dev(shared_data / "critic-dev"):
+        if s.author == "human" and s.file == "hanna_human96.csv" and s.split == "val":
+            sents = crop(sentences(s.story), 0, 150)
+            if len(sents) >= 4:
+                crops.append(sents)
+    critic = OrderCritic(reference=load_writer(builtin_dir, precision="fp32", device="cpu", progress=False))
+    own = [c.score for c in critic.score([""] * len(crops), [join(c) for c in crops])]
+    mixed = [c.score for c in critic.score([""] * len(crops), [join(shuffled(c, rng)) for c in crops])]
+    beats = sum(a > b for a, b in zip(own, mixed)) / len(crops)
+    assert beats >= 0.8, f"people's stories beat their shuffled copies in only {beats:.0%}"
