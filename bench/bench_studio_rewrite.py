@@ -14,13 +14,16 @@ K candidates each, the same seeds for every row:
 
 A candidate is within bounds when its word count is within 30% of the selection's
 (``length_bounds``). Prints a Markdown table: share within bounds, too short, too long, the
-median length ratio and the share with a paragraph break where the selection had none.
+median length ratio, the share with a paragraph break where the selection had none, and the
+share that ends at a sentence end (a rewrite ``fit_passage`` had to cut at the word bound
+ends mid-sentence).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -68,8 +71,9 @@ def main(argv=None) -> int:
     from writer.models import load_writer
 
     from ui.studio.books import instructions_for
-    from ui.studio.drafting import fit_passage, length_bounds, passage_request
+    from ui.studio.drafting import SENTENCE_END, fit_passage, length_bounds, passage_request
 
+    ends = re.compile(SENTENCE_END.pattern + r"\Z")
     writer = load_writer(None, precision="fp32", progress=False)
     instructions = instructions_for({"title": "The Book", "genre": "", "language": "en"})
     base = DraftConfig(k=args.k, max_new_tokens=96, seed=args.seed)
@@ -88,11 +92,12 @@ def main(argv=None) -> int:
 
     print(f"\n{len(chosen)} passages ({min(len(x.split()) for x in chosen)}-{max(len(x.split()) for x in chosen)} words), "
           f"{args.k} candidates each, seed {args.seed}, built-in writer fp32\n")
-    print("| rewrite | within ±30% | too short | too long | median length / selection | new paragraph breaks |")
-    print("|---|---|---|---|---|---|")
+    print("| rewrite | within ±30% | too short | too long | median length / selection | new paragraph breaks "
+          "| ends at a sentence end |")
+    print("|---|---|---|---|---|---|---|")
     for label, got in rows.items():
         inside = short = long = 0
-        ratios, breaks = [], 0
+        ratios, breaks, ended = [], 0, 0
         for words, text in got:
             lo, hi = length_bounds(words)
             n = len(text.split())
@@ -101,9 +106,10 @@ def main(argv=None) -> int:
             long += n > hi
             ratios.append(n / words)
             breaks += "\n\n" in text.strip() or "\n" in text.strip()
+            ended += bool(ends.search(text.strip()))
         total = len(got)
         print(f"| {label} | {inside / total:.0%} | {short / total:.0%} | {long / total:.0%} | "
-              f"{statistics.median(ratios):.2f} | {breaks / total:.0%} |")
+              f"{statistics.median(ratios):.2f} | {breaks / total:.0%} | {ended / total:.0%} |")
     return 0
 
 
