@@ -75,6 +75,9 @@ class Critic:
     name = "critic"
     higher_is_better = True
     uses_embeddings = False
+    # True for critics built on a language model that take the panel's ``reference`` writer
+    # (fluency, order, judge), so the model already loaded for drafting is shared
+    uses_reference = False
     description = ""
     # Raised whenever a change to the critic moves its scores: the panel version records it, so
     # scores made before and after the change never pass for the same measure.

@@ -31,6 +31,7 @@ GARBLED_NLL = 7.2
 
 class FluencyCritic(Critic):
     name = "fluency"
+    uses_reference = True
     description = "a floor on mean token log-likelihood under the frozen base writer (never maximised)"
 
     def __init__(self, reference=None, model: str | None = None, max_tokens: int = 256, batch_size: int = 8,

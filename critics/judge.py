@@ -198,6 +198,7 @@ class _Row:
 
 class JudgeCritic(Critic):
     name = "judge"
+    uses_reference = True
     description = "a local instruct LM rates coherence, prose, engagement and relevance 1-5 (expected rating; --judge-model)"
 
     def __init__(self, model: str | None = None, precision: str = "fp32", device: str | None = None,

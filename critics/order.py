@@ -23,6 +23,7 @@ careful look.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 
 from critics.base import CriticScore, clamp01, ramp
@@ -81,7 +82,7 @@ class OrderCritic(FluencyCritic):
                 continue
             at, n = spans[i]
             own, rest = values[at][0], [v for v, _ in values[at + 1:at + n]]
-            if own != own or any(v != v for v in rest):  # NaN: too few tokens
+            if math.isnan(own) or any(math.isnan(v) for v in rest):  # too few tokens
                 out.append(CriticScore(0.5, "; ".join(odd + ["too short to judge its order"]), {"contrast": 0.0}))
                 continue
             contrast = sum(rest) / len(rest) - own

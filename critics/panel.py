@@ -238,7 +238,7 @@ class Panel:
             from critics.presets import StyleTargets
 
             return cls(StyleTargets.resolve(self.config.preset, self.config.style_targets), asked_words=self.config.asked_words)
-        if name in ("fluency", "judge", "order"):  # the judge shares the reference when it is the built-in writer
+        if cls.uses_reference:  # fluency, order, judge: the writer already loaded (the judge's, when built in)
             return cls(reference=self.reference)
         if name == "reader":
             return cls.current(record)  # the record's current trained version, else the shipped weights

@@ -169,7 +169,7 @@ def cotrain(rec, prompts: list[str], loop: CotrainConfig, draft_cfg, round_cfg: 
             reference = writer_for(None)[0]
             judges = default_judges(reference=reference, guard_critic=loop.guard_critic,
                                     base=panel_config(rec, asked_words=words_for_tokens(draft_cfg.max_new_tokens)))
-            judges.outside = outside_judges(loop.judges, judges.panel_names, reference)
+            judges.outside = outside_judges(loop.judges, judges.panel_names, reference, judges.panel)
         if heldout and base_metrics is None:
             say("evaluating the base model on the held-out prompts")
             writer.use_adapter(None)

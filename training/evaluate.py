@@ -170,12 +170,13 @@ def default_judges(reference=None, guard_critic: str | None = None, base=None) -
     return Judges(panel, guard, guard_critic, kept)
 
 
-def outside_judges(specs: Sequence[str], training_critics: Sequence[str], reference=None) -> dict[str, Any]:
+def outside_judges(specs: Sequence[str], training_critics: Sequence[str], reference=None,
+                   training_panel=None) -> dict[str, Any]:
     """Critics that judge the rounds but are never part of the training reward: registry names
     (e.g. ``judge``, the LLM judge), or reader weights files (``.safetensors``: a reader trained on
     other prompts than the training panel's, ``scriptorium critics train --split val``). A name
     that is on the training panel is refused: a win rate judged by the reward's own critic
-    cannot show that the writer improved."""
+    cannot show that the writer improved; so is a reader file with the training panel's own weights."""
     from pathlib import Path
 
     from critics.registry import CRITICS, critic_class
@@ -190,14 +191,19 @@ def outside_judges(specs: Sequence[str], training_critics: Sequence[str], refere
             from critics.reader import ReaderCritic, ReaderModel
 
             ReaderModel.read_meta(spec)  # a clear error now, not after the first round
-            out[f"reader@{Path(spec).stem}"] = ReaderCritic(path=spec)
+            judge = ReaderCritic(path=spec)
+            own = getattr(training_panel, "critics", {}).get("reader")
+            if own is not None and own.identity() == judge.identity():
+                raise TrainingError(f"outside judge {spec} holds the training panel's own reader weights; train a "
+                                    "second reader on other prompts (`scriptorium critics train --split val`)")
+            out[f"reader@{Path(spec).stem}"] = judge
         elif spec in CRITICS:
             if spec in training_critics:
                 raise TrainingError(f"outside judge {spec!r} is in the training panel ({', '.join(training_critics)}); "
                                     "an outside judge must not be part of the reward: pick another critic, or a reader "
                                     "weights file trained on other prompts (`scriptorium critics train --split val`)")
             cls = critic_class(spec)
-            out[spec] = cls(reference=reference) if spec in ("judge", "fluency", "order") else cls()
+            out[spec] = cls(reference=reference) if cls.uses_reference else cls()
         else:
             raise TrainingError(f"outside judge {spec!r} is neither a critic ({', '.join(CRITICS)}) nor a reader "
                                 "weights file (.safetensors)")

@@ -88,6 +88,12 @@ def test_outside_judges_are_never_the_reward_and_get_their_own_win_rates(tmp_pat
     bad.write_bytes(b"not weights")
     with pytest.raises(Exception, match="reader.safetensors"):
         outside_judges([str(bad)], ["style"])
+    from critics.panel import Panel, PanelConfig
+    from critics.reader import SHIPPED
+
+    panel = Panel(PanelConfig(critics=["reader", "style"]))
+    with pytest.raises(TrainingError, match="own reader weights"):
+        outside_judges([str(SHIPPED)], ["reader", "style"], training_panel=panel)
     judges = outside_judges(["lexical", " "], ["style", "relevance"])
     assert list(judges) == ["lexical"]
     base = {"reward": 0.5, "rewards": [0.5, 0.5], "outside": {"lexical": {"scores": [0.4, 0.6], "mean": 0.5}}}
