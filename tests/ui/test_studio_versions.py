@@ -79,6 +79,13 @@ def test_rewrites_keep_their_length_and_shape():
     assert not out.startswith(("Here", '"')) and 7 <= len(out.split()) <= 13 and out.endswith(".")
     assert "\n" not in D.fit_passage("One line.\n\nAnother line.", 4, paragraphs=False)
     assert D.fit_passage("Sure enough the sea rose high.", 6, paragraphs=False) == "Sure enough the sea rose high."
+    # no sentence end within 30%: a whole sentence above half the length, not a mid-sentence cut
+    short_then_long = "The tide went out at dawn. " + "Then Mara walked on and on over the wet stones " * 3 + "and on."
+    assert D.fit_passage(short_then_long, 10, paragraphs=False) == "The tide went out at dawn."
+    # no sentence end at all that fits: cut at the bound, marked, so the author sees where it stops
+    run_on = "Mara walked on the wet stones, " * 6
+    out = D.fit_passage(run_on, 10, paragraphs=False)
+    assert out.endswith("\u2026") and len(out.split()) == 13 and ",\u2026" not in out
 
 
 def test_rewrite_is_refused_for_empty_or_whole_chapter_selections(engine, book):

@@ -93,7 +93,10 @@ def length_bounds(words: int) -> tuple[int, int]:
 def fit_passage(text: str, words: int, paragraphs: bool) -> str:
     """A rewrite cut to its passage's shape: model chatter ("Here is the rewritten passage:")
     and quotes around it removed, one paragraph when the passage was one, and no longer than
-    the upper bound (cut at the last sentence end within the bounds, else at the bound)."""
+    the upper bound. The cut is at the last sentence end within the bounds; with none there, at
+    the last sentence end above half the passage's length (a whole sentence, a little short,
+    reads better than a broken one); with none there either, at the bound with an ellipsis, so
+    the author sees where it stops."""
     out = (text or "").strip()
     out = CHATTER.sub("", out, count=1).strip() or out
     if len(out) > 1 and out[0] in "\"\u201c" and out[-1] in "\"\u201d" and out.count(out[0]) <= 2:
@@ -104,14 +107,17 @@ def fit_passage(text: str, words: int, paragraphs: bool) -> str:
     tokens = out.split()
     if len(tokens) <= hi:
         return out
-    cut = None
+    within = short = None
     for m in SENTENCE_END.finditer(out):
         n = len(out[:m.end()].split())
         if n > hi:
             break
         if n >= lo:
-            cut = m.end()
-    return out[:cut].strip() if cut else " ".join(tokens[:hi])
+            within = m.end()
+        elif 2 * n >= words:
+            short = m.end()
+    cut = within or short
+    return out[:cut].strip() if cut else " ".join(tokens[:hi]).rstrip(",;:-\u2014") + "\u2026"
 
 
 def _sampling_config(engine, sampling: dict[str, Any]):
