@@ -93,11 +93,11 @@ def main(argv=None) -> int:
     print(f"\n{len(chosen)} passages ({min(len(x.split()) for x in chosen)}-{max(len(x.split()) for x in chosen)} words), "
           f"{args.k} candidates each, seed {args.seed}, built-in writer fp32\n")
     print("| rewrite | within ±30% | too short | too long | median length / selection | new paragraph breaks "
-          "| ends at a sentence end |")
-    print("|---|---|---|---|---|---|---|")
+          "| ends at a sentence end | cut at the bound (marked \u2026) |")
+    print("|---|---|---|---|---|---|---|---|")
     for label, got in rows.items():
         inside = short = long = 0
-        ratios, breaks, ended = [], 0, 0
+        ratios, breaks, ended, marked = [], 0, 0, 0
         for words, text in got:
             lo, hi = length_bounds(words)
             n = len(text.split())
@@ -106,10 +106,13 @@ def main(argv=None) -> int:
             long += n > hi
             ratios.append(n / words)
             breaks += "\n\n" in text.strip() or "\n" in text.strip()
-            ended += bool(ends.search(text.strip()))
+            cut = "studio" in label and text.strip().endswith("\u2026")  # fit_passage's marked cut
+            marked += cut
+            ended += bool(ends.search(text.strip())) and not cut
         total = len(got)
         print(f"| {label} | {inside / total:.0%} | {short / total:.0%} | {long / total:.0%} | "
-              f"{statistics.median(ratios):.2f} | {breaks / total:.0%} | {ended / total:.0%} |")
+              f"{statistics.median(ratios):.2f} | {breaks / total:.0%} | {ended / total:.0%} | "
+              f"{marked / total:.0%} |")
     return 0
 
 
