@@ -52,7 +52,7 @@ CAP_SLACK = 0.1  # share of the guard cap that still follows the total, so cappe
 
 # PanelConfig fields a panel version records next to critics and weights: everything that moves a
 # total (embed_dtype only changes rounding, so two machines share versions).
-VERSIONED = ("floors", "guard_cap", "relevance_gate", "short_penalty", "min_words", "preset", "style_targets",
+VERSIONED = ("floors", "guard_cap", "relevance_gate", "gate_critic", "short_penalty", "min_words", "preset", "style_targets",
              "max_sentences", "asked_words", "chatter_scale")
 WORDS_PER_TOKEN = 0.75  # English prose in the built-in writer's tokenizer: 0.80 words per token on the dev stories
 
@@ -84,7 +84,9 @@ class PanelConfig:
                                      metadata={"help": "critic -> floor; a story under a floor gets its total capped"})
     guard_cap: float = field(default=0.2, metadata={"help": "the most a story under a floor can score"})
     relevance_gate: float = field(default=0.3, metadata={
-        "help": "relevance score under which the total is scaled by relevance / relevance_gate (0: off)"})
+        "help": "gate critic's score under which the total is scaled by score / relevance_gate (0: off)"})
+    gate_critic: str = field(default="relevance", metadata={
+        "help": "the critic whose score gates the total (relevance, or topic, the trained one)"})
     short_penalty: bool = field(default=True, metadata={
         "help": "scale the total of a story shorter than the length asked for (half of asked_words, or the book's "
                 "words target) by sqrt(words / minimum)"})
@@ -240,7 +242,7 @@ class Panel:
             return cls(StyleTargets.resolve(self.config.preset, self.config.style_targets), asked_words=self.config.asked_words)
         if cls.uses_reference:  # fluency, order, judge: the writer already loaded (the judge's, when built in)
             return cls(reference=self.reference)
-        if name == "reader":
+        if name in ("reader", "topic"):
             return cls.current(record)  # the record's current trained version, else the shipped weights
         if name == "learned":
             from critics.learned import NoLearnedCritic
@@ -296,11 +298,11 @@ class Panel:
         total = sum(weights[n] * s.score for n, s in scores.items()) / max(1e-9, sum(weights.values()))
         total = clamp01(total)
         notes = []
-        relevance, gate = scores.get("relevance"), self.config.relevance_gate
-        if (relevance is not None and gate > 0 and relevance.details.get("judged", True)
-                and relevance.score < gate):
-            total *= relevance.score / gate
-            notes.append(f"relevance {relevance.score:.2f} under {gate:g}: total scaled by {relevance.score / gate:.2f}")
+        gater, gate = scores.get(self.config.gate_critic), self.config.relevance_gate
+        if gater is not None and gate > 0 and gater.details.get("judged", True) and gater.score < gate:
+            total *= gater.score / gate
+            notes.append(f"{self.config.gate_critic} {gater.score:.2f} under {gate:g}: total scaled by "
+                         f"{gater.score / gate:.2f}")
         n_words = batch.doc(i).n_words
         length = batch.doc(i).unique_words  # repeated sentences add no length
         if self.config.short_penalty and self.length is not None and 0 < length < self.length[0]:
@@ -351,6 +353,9 @@ class Panel:
         reader = self.critics.get("reader")
         if reader is not None:  # new weights are a new measure: a new panel version
             weights["reader_weights"] = reader.identity()
+        topic = self.critics.get("topic")
+        if topic is not None:
+            weights["topic_weights"] = topic.identity()
         weights["revisions"] = revisions(self.critics)
         key = json.dumps(weights, sort_keys=True)
         with rec.transaction():

@@ -281,26 +281,36 @@ class ReaderCritic(Critic):
             out[i] = self._verdict(docs[i], r)
         return out
 
-    def _verdict(self, doc, r: dict) -> CriticScore:
-        m = self.model
-        score = m.to_unit(r["raw"])
+    weak_at = "weakest at"  # how a reason names the passage that scores lowest
+
+    def _lean(self, score: float) -> str:
         if score >= 0.7:
             lean = "reads like a person's story"
         elif score >= 0.4:
             lean = "reads partly like machine-written text"
         else:
             lean = "reads like machine-written text"
-        notes = [f"{lean} ({score:.2f} where 0.5 is halfway between the people's and the machines' stories it learned from)"]
+        return f"{lean} ({score:.2f} where 0.5 is halfway between the people's and the machines' stories it learned from)"
+
+    def _is_weak(self, worst: float, score: float) -> bool:
+        return worst < score - 0.15
+
+    def _phrasing(self, doc) -> list[str]:
+        hits = self.model.lexicon_hits(doc.text)
+        return ["phrasing far more common in machine stories than in people's: " + ", ".join(f"'{h}'" for h in hits)] if hits else []
+
+    def _verdict(self, doc, r: dict) -> CriticScore:
+        m = self.model
+        score = m.to_unit(r["raw"])
+        notes = [self._lean(score)]
         parts = r["windows"]
         if len(parts) >= 2:
             (a, b), worst = min(parts, key=lambda x: x[1])
-            if m.to_unit(worst) < score - 0.15:
+            if self._is_weak(m.to_unit(worst), score):
                 first = " ".join(" ".join(doc.sentences[a:b]).split()[:6])
                 where = f"sentence {a + 1}" if b - a == 1 else f"sentences {a + 1}-{b}"
-                notes.append(f"weakest at {where} (\"{first}...\", {m.to_unit(worst):.2f})")
-        hits = m.lexicon_hits(doc.text)
-        if hits:
-            notes.append("phrasing far more common in machine stories than in people's: " + ", ".join(f"'{h}'" for h in hits))
+                notes.append(f"{self.weak_at} {where} (\"{first}...\", {m.to_unit(worst):.2f})")
+        notes += self._phrasing(doc)
         odd = doc.oddities()
         if 5 <= doc.n_words < 20:
             odd = odd + [f"only {doc.n_words} words: too short to judge well"]

@@ -271,10 +271,11 @@ def _texts(stories, drafts: dict[str, list[str]] | None, split: str) -> dict[str
     return dict(by_prompt)
 
 
-def dev_pairs(stories, drafts: dict[str, list[str]] | None, split: str, seed: int = 0) -> list[Pair]:
+def dev_pairs(stories, drafts: dict[str, list[str]] | None, split: str, seed: int = 0, rivals: int = 3) -> list[Pair]:
     """All pair kinds but ``pick`` for the prompts of one split (see the module docstring);
     ``stories`` are ``critics.devdata.DevStory`` rows, ``drafts`` maps a prompt to the built-in
-    writer's stories for it. Deterministic for a seed; different seeds cut other passages."""
+    writer's stories for it; ``rivals`` other-prompt pairs per prompt. Deterministic for a seed;
+    different seeds cut other passages."""
     rng = random.Random(f"{seed}:{split}")
     by_prompt = _texts(stories, drafts, split)
     prompts = sorted(by_prompt)
@@ -340,7 +341,7 @@ def dev_pairs(stories, drafts: dict[str, list[str]] | None, split: str, seed: in
             if cut:
                 pairs.append(Pair(prompt, join(cut[0]), cut[1], "truncated", t.ref))
         if others:
-            for _ in range(3):
+            for _ in range(rivals):
                 t, o = rng.choice(prose), rng.choice(others)
                 a, b = matched(t.sents, o.sents, target(), *starts(t, o))
                 add(prompt, a, b, "other_prompt", f"{t.ref}>{o.ref}")

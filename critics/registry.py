@@ -22,6 +22,7 @@ CRITICS: dict[str, str] = {
     "learned": "critics.learned:LearnedCritic",
     "judge": "critics.judge:JudgeCritic",
     "reader": "critics.reader:ReaderCritic",
+    "topic": "critics.topic:TopicCritic",
     "order": "critics.order:OrderCritic",
 }
 
