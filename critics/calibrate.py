@@ -51,11 +51,12 @@ import numpy as np
 
 from critics.base import CriticError
 from critics.devdata import CRITERIA, load_dev
+from critics.registry import TRAINED
 from critics.text import WORD_RE, normalize, parse
 
 SPLITS = ("val", "train", "all")
 BASELINES = ("length", "flesch", "ttr", "cosine")
-TRAINED_ON_DEV = ("reader", "topic")  # critics fitted to the train prompts of critics.devdata's split
+TRAINED_ON_DEV = TRAINED  # critics fitted to the train prompts of critics.devdata's split
 AUC_CROP = (90, 150)           # words: the held-out human-vs-GPT-2 stories are 90-150 words
 DAMAGE_CROP = (100, 150)       # words: the held-out shuffle / another-prompt checks
 PAIR_WORDS = 150               # length-balanced pairs: both cut to min(this, the shorter's words)

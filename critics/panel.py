@@ -86,7 +86,8 @@ class PanelConfig:
     relevance_gate: float = field(default=0.3, metadata={
         "help": "gate critic's score under which the total is scaled by score / relevance_gate (0: off)"})
     gate_critic: str = field(default="relevance", metadata={
-        "help": "the critic whose score gates the total (relevance, or topic, the trained one)"})
+        "help": "the critic whose score gates the total (relevance, or topic, the trained one); one that is not on "
+                "the panel gates nothing"})
     short_penalty: bool = field(default=True, metadata={
         "help": "scale the total of a story shorter than the length asked for (half of asked_words, or the book's "
                 "words target) by sqrt(words / minimum)"})
@@ -106,7 +107,7 @@ class PanelConfig:
         check_settings(self, CriticError)  # types and finiteness first (record/settings.py)
         if not self.critics:
             raise CriticError("a panel needs at least one critic; known critics: " + ", ".join(CRITICS))
-        for name in [*self.critics, *self.weights, *self.floors]:
+        for name in [*self.critics, *self.weights, *self.floors, self.gate_critic]:
             if name not in CRITICS:
                 raise CriticError(f"no critic named {name!r}; known critics: {', '.join(CRITICS)}")
         if len(set(self.critics)) != len(self.critics):

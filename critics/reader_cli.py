@@ -15,6 +15,8 @@ import json
 import shlex
 import sys
 
+from critics.registry import TRAINED
+
 
 def _config(args):
     from critics.reader_train import ReaderTrainConfig, ReaderTrainError
@@ -54,20 +56,25 @@ def run_train(args) -> int:
     return 0
 
 
+def shipped_path(critic: str):
+    from critics.registry import critic_class
+
+    return critic_class(critic)().path  # the shipped file's path; the weights load on first use
+
+
 def run_models(args) -> int:
-    from critics.reader import SHIPPED
     from critics.reader_train import current_version
     from record import open_record
 
     rec = open_record(args.workspace)
-    current = current_version(rec)
-    rows = rec.query("SELECT * FROM critic_models WHERE name = 'reader' ORDER BY id")
+    current = current_version(rec, args.critic)
+    rows = rec.query("SELECT * FROM critic_models WHERE name = ? ORDER BY id", (args.critic,))
     if args.json:
         for r in rows:
             print(json.dumps({k: r[k] for k in ("id", "status", "path", "sha256", "metrics", "created_at", "finished_at")}
                              | {"current": bool(current and current["id"] == r["id"])}))
         return 0
-    print(f"{'*' if current is None else ' '} shipped  {SHIPPED}")
+    print(f"{'*' if current is None else ' '} shipped  {shipped_path(args.critic)}")
     for r in rows:
         acc = (r["metrics"] or {}).get("val_pairs", {}).get("accuracy")
         mark = "*" if current and current["id"] == r["id"] else " "
@@ -82,16 +89,16 @@ def run_use(args) -> int:
 
     rec = open_record(args.workspace)
     if args.version == "shipped":
-        use_version(rec, None)
-        print("the reader critic now uses the shipped weights")
+        use_version(rec, None, args.critic)
+        print(f"the {args.critic} critic now uses the shipped weights")
         return 0
     try:
         vid = int(args.version.lstrip("v"))
     except ValueError:
         raise ReaderTrainError(f"use-model takes a version number (see `scriptorium critics models`) or 'shipped', "
                                f"got {args.version!r}") from None
-    use_version(rec, vid)
-    print(f"the reader critic now uses v{vid}")
+    use_version(rec, vid, args.critic)
+    print(f"the {args.critic} critic now uses v{vid}")
     return 0
 
 
@@ -118,10 +125,12 @@ def register_reader(group) -> None:
     t.add_argument("--json", action="store_true", help="print the new version and its metrics as JSON")
     t.set_defaults(run=run_train)
 
-    m = group.add_parser("models", help="the reader critic's trained versions")
+    m = group.add_parser("models", help="a trained critic's versions (the reader's, or --critic topic)")
+    m.add_argument("--critic", choices=TRAINED, default="reader", help="whose versions (default reader)")
     m.add_argument("--json", action="store_true")
     m.set_defaults(run=run_models)
 
-    u = group.add_parser("use-model", help="make a trained reader version current (or 'shipped')")
+    u = group.add_parser("use-model", help="make a trained critic version current (or 'shipped')")
     u.add_argument("version", help="a version number from `critics models`, or 'shipped'")
+    u.add_argument("--critic", choices=TRAINED, default="reader", help="whose version (default reader)")
     u.set_defaults(run=run_use)

@@ -47,9 +47,8 @@ from critics.base import CriticError
 from critics.reader import FORMAT, SHIPPED, ReaderModel, file_sha256
 from critics.reader_data import (KINDS, Pair, balance_lengths, check_pairs, dev_pairs, length_stats, record_pairs,
                                  words)
+from critics.registry import TRAINED
 
-STATE_KEY = "critic_model:reader"
-TRAINED = ("reader", "topic")  # the critics this command trains; each has its own versions and current one
 LEXICON_SIZE = 80
 
 
@@ -143,7 +142,7 @@ def other_split(split: str) -> str:
 
 
 def state_key(critic: str = "reader") -> str:
-    return STATE_KEY if critic == "reader" else f"critic_model:{critic}"
+    return f"critic_model:{critic}"  # "critic_model:reader" for the reader, as before
 
 
 def current_version(rec, critic: str = "reader") -> dict | None:
@@ -160,7 +159,7 @@ def use_version(rec, version_id: int | None, critic: str = "reader") -> None:
     if version_id is not None:
         row = rec.one("SELECT * FROM critic_models WHERE id = ?", (version_id,))
         if row is None or row["status"] != "ready":
-            raise ReaderTrainError(f"no finished reader version {version_id}; see `scriptorium critics models`")
+            raise ReaderTrainError(f"no finished {critic} version {version_id}; see `scriptorium critics models --critic {critic}`")
         if row["name"] != critic:
             raise ReaderTrainError(f"version {version_id} holds {row['name']} weights, not {critic} weights")
     rec.set_state(state_key(critic), version_id)

@@ -13,6 +13,8 @@ import importlib
 
 from critics.base import CriticError
 
+TRAINED = ("reader", "topic")  # critics whose weights `critics train` makes, each with its own versions in the record
+
 CRITICS: dict[str, str] = {
     "style": "critics.style:StyleCritic",
     "lexical": "critics.lexical:LexicalCritic",

@@ -11,7 +11,7 @@ from critics.topic import TopicCritic
 from tests.critics.test_reader import HUMAN, MACHINE, _cfg, _story, dev_folder, tiny_encoder  # noqa: F401 (fixtures)
 
 
-def test_topic_training_is_its_own_critic(tiny_encoder, dev_folder, tmp_path, record):
+def test_topic_training_is_its_own_critic(tiny_encoder, dev_folder, tmp_path, workspace, record, capsys):
     cfg = _cfg(tiny_encoder, dev_folder, tmp_path, critic="topic", kinds=["other_prompt"], rivals=6,
                out=str(tmp_path / "topic.safetensors"))
     vid = train_reader(record, tmp_path / "ws", cfg, progress=False)
@@ -27,6 +27,19 @@ def test_topic_training_is_its_own_critic(tiny_encoder, dev_folder, tmp_path, re
     assert all(0 <= s.score <= 1 and not math.isnan(s.score) and s.reason for s in out)
     unjudged = critic.score([""], [_story(MACHINE, 1)])[0]
     assert unjudged.score == 0.5 and unjudged.details["judged"] is False
+
+    from ui.cli import main  # the versions, listed and chosen per critic from the CLI
+
+    cli = lambda *argv: main(["--workspace", str(workspace), "critics", *argv])  # noqa: E731
+    capsys.readouterr()
+    assert cli("models", "--critic", "topic") == 0
+    listed = capsys.readouterr().out
+    assert f"* v{vid}" in listed and "topic.safetensors" in listed
+    assert cli("models") == 0 and f"v{vid}" not in capsys.readouterr().out  # the reader's list
+    assert cli("use-model", str(vid)) == 2  # a topic version is not a reader version
+    assert "holds topic weights" in capsys.readouterr().err and current_version(record) is None
+    assert cli("use-model", "shipped", "--critic", "topic") == 0 and current_version(record, "topic") is None
+    assert cli("use-model", str(vid), "--critic", "topic") == 0 and current_version(record, "topic")["id"] == vid
 
 
 def test_topic_needs_the_dev_data_and_known_kinds(tiny_encoder, tmp_path):
@@ -48,7 +61,11 @@ def test_missing_topic_weights_name_the_topic_rebuild_command(tmp_path):
 
 
 def test_the_gate_critic_scales_the_total_under_its_gate():
+    from critics.base import CriticError
     from critics.panel import Panel, PanelConfig
+
+    with pytest.raises(CriticError, match="no critic named 'topik'"):
+        PanelConfig(gate_critic="topik")
 
     panel = Panel(PanelConfig(critics=["style", "relevance"], gate_critic="topic", relevance_gate=0.5))
     batch = panel.batch(["p"], ["The tide went out. Mara walked on the stones."])
