@@ -86,7 +86,7 @@ class PanelConfig:
     relevance_gate: float = field(default=0.3, metadata={
         "help": "gate critic's score under which the total is scaled by score / relevance_gate (0: off)"})
     gate_critic: str = field(default="relevance", metadata={
-        "help": "the critic whose score gates the total (relevance, or topic, the trained one); one that is not on "
+        "help": "the critic whose score gates the total (relevance; topic, the trained one; prompt_fit); one that is not on "
                 "the panel gates nothing"})
     short_penalty: bool = field(default=True, metadata={
         "help": "scale the total of a story shorter than the length asked for (half of asked_words, or the book's "

@@ -20,6 +20,7 @@ CRITICS: dict[str, str] = {
     "lexical": "critics.lexical:LexicalCritic",
     "coherence": "critics.coherence:CoherenceCritic",
     "relevance": "critics.relevance:RelevanceCritic",
+    "prompt_fit": "critics.relevance:PromptFitCritic",
     "fluency": "critics.fluency:FluencyCritic",
     "learned": "critics.learned:LearnedCritic",
     "judge": "critics.judge:JudgeCritic",

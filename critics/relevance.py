@@ -87,7 +87,8 @@ BACKGROUND_TOP = 3      # background prompts the story is closest to
 BACKGROUND_WEIGHT = 0.3
 SAME_PROMPT = 0.5      # a background prompt this close to the prompt is not 'another' prompt
 MID, SCALE = 0.24, 0.05  # relevance -> score: sigmoid((relevance - MID) / SCALE)
-STAYS, TOUCHES = 0.3, 0.2  # relevance levels the reason names
+STAYS, TOUCHES = 0.3, 0.2
+FIT_SOFTNESS = 0.02  # prompt_fit: a relevance difference this size to a bank prompt counts 73%  # relevance levels the reason names
 
 
 def distinct(vectors: np.ndarray, sentences: list[str]) -> tuple[np.ndarray, list[int]]:
@@ -117,6 +118,21 @@ def best_of_weights(n: int, m: int = BEST_OF) -> np.ndarray:
     m = min(m, n)
     total = math.comb(n, m)
     return np.array([math.comb(n - 1 - i, m - 1) / total for i in range(n)], dtype=float)
+
+
+def prompt_fit(query: np.ndarray, sentences: np.ndarray, background: np.ndarray, rel: float | None = None) -> float:
+    """How much better the story fits ``query`` than the everyday prompts of the background bank:
+    the share of bank prompts whose relevance (``relevance_to``, each against the bank without
+    itself) is under the story's relevance to ``query``, softened by ``FIT_SOFTNESS`` so that a
+    near-tie counts half. A story that takes its prompt up at all, loosely or by restating it, sits
+    near 1; another prompt's story sits near the middle. It saturates on purpose: restating the
+    prompt buys nothing once the story is clearly about it."""
+    if not len(sentences) or not len(background):
+        return 0.5
+    if rel is None:
+        rel = relevance_to(query, sentences, background)[0]
+    bank = np.array([relevance_to(q, sentences, background)[0] for q in background])
+    return float(np.mean(1.0 / (1.0 + np.exp(-(rel - bank) / FIT_SOFTNESS))))
 
 
 def background_similarity(sentences: np.ndarray, background: np.ndarray, query: np.ndarray | None = None) -> np.ndarray:
@@ -254,7 +270,7 @@ class RelevanceCritic(Critic):
         if not has_prompt and outline is None:
             return CriticScore(0.5, "; ".join(odd + ["no prompt given: relevance not judged"]), {"judged": False})
         background = background_vectors(batch)
-        parts, notes, backs = [], [], []
+        parts, notes, backs, fits = [], [], [], []
 
         def where(best: int) -> str:
             k = kept[best]
@@ -264,6 +280,7 @@ class RelevanceCritic(Critic):
             rel, sim, back, best = relevance_to(batch.prompt_vector(i), vecs, background)
             parts.append(rel)
             backs.append(back)
+            fits.append(prompt_fit(batch.prompt_vector(i), vecs, background, rel))
             if rel >= STAYS:
                 note = f"stays on the prompt, most directly in {where(best)}"
             elif rel >= TOUCHES:
@@ -278,8 +295,30 @@ class RelevanceCritic(Critic):
             orel, osim, oback, obest = relevance_to(outline, vecs, background)
             parts.append(orel)
             backs.append(oback)
+            fits.append(prompt_fit(outline, vecs, background, orel))
             notes.append(f"follows its outline item, most closely in {where(obest)}" if orel >= TOUCHES
                          else f"departs from its outline item: the closest is {where(obest)}")
         raw = float(np.mean(parts))
         return CriticScore(1.0 / (1.0 + math.exp(-(raw - MID) / SCALE)), "; ".join(odd + notes),
-                           {"relevance": raw, "background": float(np.mean(backs)), "judged": True})
+                           {"relevance": raw, "background": float(np.mean(backs)), "fit": float(np.mean(fits)),
+                            "judged": True})
+
+
+class PromptFitCritic(RelevanceCritic):
+    """Relevance that saturates: how much better the story fits its prompt than the everyday
+    prompts of the background bank (``prompt_fit``), not how closely it echoes the prompt. A
+    story that takes its prompt up loosely and one that restates it both sit near 1; another
+    prompt's story sits near the middle. Off the default panel (BENCHMARKS.md, "Prompt fit"): as
+    the panel's gate it keeps people's loose takes (human vs LLM pairs) but lets more off-prompt
+    stories through than relevance does."""
+
+    name = "prompt_fit"
+    revision = 1
+    description = "the share of everyday prompts the story fits worse than its own (relevance that does not pay for restating)"
+
+    def score_one(self, batch, i: int) -> CriticScore:
+        s = super().score_one(batch, i)
+        if not s.details.get("judged", False):
+            return s
+        fit = s.details["fit"]
+        return CriticScore(fit, f"fits its prompt better than {fit:.0%} of everyday prompts; " + s.reason, s.details)

@@ -10,7 +10,7 @@ from critics.calibrate import first_third, repeated_paragraph, shuffled
 from critics.coherence import CoherenceCritic, name_problems, neighbour_rank
 from critics.lexical import LexicalCritic, mattr
 from critics.presets import StyleTargets
-from critics.relevance import SAME_PROMPT, RelevanceCritic, background_similarity, background_vectors
+from critics.relevance import SAME_PROMPT, PromptFitCritic, RelevanceCritic, background_similarity, background_vectors
 from critics.style import StyleCritic
 from critics.text import parse
 from tests.critics.stories import BAKERY, BAKERY_PROMPT, DENSE, LIGHTHOUSE, LIGHTHOUSE_PROMPT, LOOPING, SCENES, SIMPLE
@@ -88,6 +88,18 @@ def test_relevance_prefers_the_story_of_its_own_prompt():
     assert own.score > other.score
     own, other = critic.score([BAKERY_PROMPT, BAKERY_PROMPT], [BAKERY, LIGHTHOUSE])
     assert own.score > other.score and "strays" in other.reason or "touches" in other.reason
+
+
+def test_prompt_fit_saturates_where_relevance_pays_for_restating_the_prompt():
+    rel, fit = RelevanceCritic(), PromptFitCritic()
+    restated = LIGHTHOUSE_PROMPT.rstrip(".") + ". " + LIGHTHOUSE  # the prompt said again as the story's opening
+    prompts = [LIGHTHOUSE_PROMPT] * 3
+    r_own, r_restated, r_other = rel.score(prompts, [LIGHTHOUSE, restated, BAKERY])
+    f_own, f_restated, f_other = fit.score(prompts, [LIGHTHOUSE, restated, BAKERY])
+    assert f_own.score > 0.8 and f_own.score > f_other.score + 0.2
+    assert "everyday prompts" in f_own.reason and f_own.details["fit"] == f_own.score
+    assert r_restated.score - r_own.score > f_restated.score - f_own.score  # echoing the prompt buys less
+    assert fit.score([""], [LIGHTHOUSE])[0].details["judged"] is False  # no prompt: not judged, as relevance
 
 
 def test_relevance_uses_the_outline_item():

@@ -17,7 +17,7 @@ def panel():
 
 
 def test_registry_names_every_critic():  # its import is light: tests/critics/test_cli.py
-    assert names() == ["style", "lexical", "coherence", "relevance", "fluency", "learned", "judge", "reader", "topic", "order"]
+    assert names() == ["style", "lexical", "coherence", "relevance", "prompt_fit", "fluency", "learned", "judge", "reader", "topic", "order"]
     assert all(":" in target for target in CRITICS.values())
     for name in names():
         cls = critic_class(name)
