@@ -87,8 +87,8 @@ BACKGROUND_TOP = 3      # background prompts the story is closest to
 BACKGROUND_WEIGHT = 0.3
 SAME_PROMPT = 0.5      # a background prompt this close to the prompt is not 'another' prompt
 MID, SCALE = 0.24, 0.05  # relevance -> score: sigmoid((relevance - MID) / SCALE)
-STAYS, TOUCHES = 0.3, 0.2
-FIT_SOFTNESS = 0.02  # prompt_fit: a relevance difference this size to a bank prompt counts 73%  # relevance levels the reason names
+STAYS, TOUCHES = 0.3, 0.2  # relevance levels the reason names
+FIT_SOFTNESS = 0.02  # prompt_fit: a relevance difference this size to a bank prompt counts 73%
 
 
 def distinct(vectors: np.ndarray, sentences: list[str]) -> tuple[np.ndarray, list[int]]:
@@ -124,14 +124,18 @@ def prompt_fit(query: np.ndarray, sentences: np.ndarray, background: np.ndarray,
     """How much better the story fits ``query`` than the everyday prompts of the background bank:
     the share of bank prompts whose relevance (``relevance_to``, each against the bank without
     itself) is under the story's relevance to ``query``, softened by ``FIT_SOFTNESS`` so that a
-    near-tie counts half. A story that takes its prompt up at all, loosely or by restating it, sits
+    near-tie counts half. Bank prompts within ``SAME_PROMPT`` of ``query`` are left out: they are
+    the story's own prompt in other words, not rivals. A story that takes its prompt up at all, loosely or by restating it, sits
     near 1; another prompt's story sits near the middle. It saturates on purpose: restating the
     prompt buys nothing once the story is clearly about it."""
     if not len(sentences) or not len(background):
         return 0.5
     if rel is None:
         rel = relevance_to(query, sentences, background)[0]
-    bank = np.array([relevance_to(q, sentences, background)[0] for q in background])
+    rivals = background[background @ query <= SAME_PROMPT]
+    if not len(rivals):
+        return 0.5
+    bank = np.array([relevance_to(q, sentences, background)[0] for q in rivals])
     return float(np.mean(1.0 / (1.0 + np.exp(-(rel - bank) / FIT_SOFTNESS))))
 
 

@@ -102,6 +102,20 @@ def test_prompt_fit_saturates_where_relevance_pays_for_restating_the_prompt():
     assert fit.score([""], [LIGHTHOUSE])[0].details["judged"] is False  # no prompt: not judged, as relevance
 
 
+def test_prompt_fit_does_not_count_a_bank_prompt_that_is_the_prompt_itself():
+    from critics.relevance import prompt_fit
+
+    rng = np.random.default_rng(0)
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)
+    query = unit(rng.normal(size=384))
+    sentences = unit(query + 0.05 * rng.normal(size=(6, 384)))  # a story about its prompt
+    others = unit(rng.normal(size=(30, 384)))
+    copies = unit(query + 0.01 * rng.normal(size=(10, 384)))  # the prompt itself, in other words, in the bank
+    alone = prompt_fit(query, sentences, others)
+    assert alone > 0.97
+    assert prompt_fit(query, sentences, np.concatenate([others, copies])) == pytest.approx(alone, abs=0.02)
+
+
 def test_relevance_uses_the_outline_item():
     critic = RelevanceCritic()
     on, off = critic.score(["", ""], [LIGHTHOUSE, LIGHTHOUSE], ["The keeper finds a letter in a bottle on the shore.",
