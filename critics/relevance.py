@@ -125,9 +125,9 @@ def prompt_fit(query: np.ndarray, sentences: np.ndarray, background: np.ndarray,
     the share of bank prompts whose relevance (``relevance_to``, each against the bank without
     itself) is under the story's relevance to ``query``, softened by ``FIT_SOFTNESS`` so that a
     near-tie counts half. Bank prompts within ``SAME_PROMPT`` of ``query`` are left out: they are
-    the story's own prompt in other words, not rivals. A story that takes its prompt up at all, loosely or by restating it, sits
-    near 1; another prompt's story sits near the middle. It saturates on purpose: restating the
-    prompt buys nothing once the story is clearly about it."""
+    the story's own prompt in other words, not rivals. A story that takes its prompt up at all,
+    loosely or by restating it, sits near 1; another prompt's story sits near the middle. It
+    saturates on purpose: restating the prompt buys nothing once the story is clearly about it."""
     if not len(sentences) or not len(background):
         return 0.5
     if rel is None:
