@@ -19,7 +19,9 @@ resample pairs), the same resamples for every scorer. The checks:
 
 1. ``auc``: human96 stories against the llm576 stories for the same prompts, each cropped to its
    first whole sentences of 90-150 words (``crop``; the held-out set is 90-150-word stories),
-   and as written; per LLM model on the crops. AUC counts a tie as half.
+   and as written; per LLM model on the crops. AUC counts a tie as half. With the built-in
+   writer's stories (``--writer-drafts``, or when the cache already holds them): human96 crops
+   against the writer's crops for the same prompts, the dev stand-in for the held-out GPT-2 side.
 2. ``tau``: Kendall tau-b and Spearman rho against people's mean ratings, human96 and mixed30,
    each criterion (coherence stands for the held-out "cohesion", engagement for "likability").
 3. ``pairs``: a human story against each LLM story for the same prompt, both cut to the same
@@ -453,8 +455,9 @@ def _prompt_key(prompt: str) -> str:
     return " ".join(normalize(prompt).lower().split())
 
 
-def plan(stories, scores: Scores, seed: int = 0) -> Plan:
-    """Every text the checks need, added to ``scores``."""
+def plan(stories, scores: Scores, seed: int = 0, writer: dict[str, list[str]] | None = None) -> Plan:
+    """Every text the checks need, added to ``scores``. ``writer``: the built-in writer's stories
+    per (normalised) prompt (``critics.reader_data.writer_drafts``), for the human-vs-writer AUC."""
     humans = [s for s in stories if s.file == "hanna_human96.csv"]
     llms = [s for s in stories if s.file == "hanna_llm576.jsonl"]
     mixed = [s for s in stories if s.file == "hanna_mixed30.jsonl"]
@@ -480,6 +483,27 @@ def plan(stories, scores: Scores, seed: int = 0) -> Plan:
             auc_plan[variant] = (pos, neg, gp, gn, models)
     else:
         skipped["auc"] = skipped["pairs"] = "needs hanna_human96.csv and hanna_llm576.jsonl stories on this split"
+    if writer is None:
+        skipped["human vs writer"] = ("the built-in writer's stories for these prompts are not drafted yet: add "
+                                      "--writer-drafts (drafts 6 per prompt once, cached for `critics train` too)")
+    elif humans:
+        # The built-in writer's stories: weak small-model text, nearer the held-out GPT-2 stories than the 2023
+        # LLMs' (which restate their prompt and open with chatter).
+        pos, neg, gp, gn = [], [], [], []
+        for h in humans:
+            t = crop(h.story, *AUC_CROP)
+            drafts = [c for d in writer.get(normalize(h.prompt), []) if (c := crop(d, *AUC_CROP)) is not None]
+            if t is None or not drafts:
+                continue
+            pos.append(scores.add(h.prompt, t))
+            gp.append(_prompt_key(h.prompt))
+            for c in drafts:
+                neg.append(scores.add(h.prompt, c))
+                gn.append(_prompt_key(h.prompt))
+        if pos:
+            auc_plan["cropped, vs the built-in writer"] = (pos, neg, gp, gn, ["writer"] * len(neg))
+        else:
+            skipped["human vs writer"] = "no human story of this split has a writer's story of 90-150 words"
 
     tau_plan = {}
     for fname, items in (("hanna_human96.csv", humans), ("hanna_mixed30.jsonl", mixed)):
@@ -679,9 +703,11 @@ def evaluate(p: Plan, scores: Scores, boot: int, seed: int) -> dict:
 
 
 def run(folder, panel=None, split: str = "val", boot: int = 1000, seed: int = 0, progress=None,
-        max_prompts: int | None = None) -> dict:
+        max_prompts: int | None = None, writer_drafts=None) -> dict:
     """All numbers of the calibration, as a JSON-ready dict (``report`` turns it into Markdown).
-    ``max_prompts`` keeps the split's first N prompts (in a fixed order) for a quick look."""
+    ``max_prompts`` keeps the split's first N prompts (in a fixed order) for a quick look.
+    ``writer_drafts``: a function from the split's (normalised) prompts to the built-in writer's
+    stories for them (``critics.reader_data.writer_drafts``), or None to skip that check."""
     from critics.panel import Panel
 
     if split not in SPLITS:
@@ -704,7 +730,10 @@ def run(folder, panel=None, split: str = "val", boot: int = 1000, seed: int = 0,
         stories = [s for s in stories if _prompt_key(s.prompt) in keep]
     panel = panel or Panel()
     scores = Scores(panel)
-    p = plan(stories, scores, seed)
+    writer = None
+    if writer_drafts is not None:
+        writer = writer_drafts(sorted({normalize(s.prompt) for s in stories if s.file == "hanna_human96.csv"}))
+    p = plan(stories, scores, seed, writer)
     say(f"{split} split: {len(stories)} stories, {len(scores.index)} distinct texts to score "
         f"with {', '.join(panel.critics)} and the baselines")
     scores.run(say)
@@ -771,18 +800,25 @@ def report(result: dict) -> str:
     if result["auc"] or result["pairs"]:
         a = result["auc"]
         crop_ = a.get("cropped", {})
+        wr = a.get("cropped, vs the built-in writer")
         head = ["scorer", f"human vs LLM AUC, {AUC_CROP[0]}-{AUC_CROP[1]}-word crops ({crop_.get('n_human', 0)} vs "
                 f"{crop_.get('n_llm', 0)})", "AUC, as written",
                 f"human preferred in length-balanced pairs ({result['pairs'].get('n', 0)})"]
         rows = [["goal (held-out)", f">= {GOALS['auc']:.2f}", "", f">= {GOALS['pairs']:.0%}"]]
+        if wr:
+            head.append(f"human vs the built-in writer AUC, crops ({wr['n_human']} vs {wr['n_llm']})")
+            rows[0].append(f">= {GOALS['auc']:.2f}")
         for n in names:
             rows.append([_label(result, n), _cell(a.get("cropped", {}).get("scores", {}).get(n)),
                          _cell(a.get("as written", {}).get("scores", {}).get(n)),
-                         _cell(result["pairs"].get("scores", {}).get(n), pct=True)])
+                         _cell(result["pairs"].get("scores", {}).get(n), pct=True)]
+                        + ([_cell(wr["scores"].get(n))] if wr else []))
         L.append("### Human or machine\n")
         L.append("AUC: a human96 story scores above an llm576 story for the same prompts (0.5 = chance, below 0.5 "
                  "= prefers the machine). Pairs: each human story against each LLM story of its prompt, both cut "
-                 f"to the same word count (the shorter's, at most {PAIR_WORDS}); a tie counts half.\n")
+                 f"to the same word count (the shorter's, at most {PAIR_WORDS}); a tie counts half."
+                 + (" The built-in writer: SmolLM2-135M's stories for the same prompts (critics.reader_data."
+                    "WRITER_SETTINGS), weak small-model text like the held-out GPT-2 stories." if wr else "") + "\n")
         L.extend(_table(head, rows))
         by_model = a.get("by model (cropped)", {})
         if by_model:

@@ -170,6 +170,21 @@ def _emit(args, entries, results, printed: set[int], done_through) -> None:
                 print(f"  {name:<10} {cs.score:.3f}  {cs.reason}")
 
 
+def calibration_drafts(args, prompts: list[str]) -> dict[str, list[str]] | None:
+    """The built-in writer's stories for the calibration's prompts: drafted (once, into the cache
+    `critics train` uses) with --writer-drafts, else what the cache holds, or None when it lacks some."""
+    from critics.reader_data import writer_drafts
+    from record.workspace import cache_dir, workspace_dir
+
+    folder = cache_dir(workspace_dir(args.workspace)) / "critic-data"
+    if args.writer_drafts:
+        print(f"the built-in writer's stories for {len(prompts)} prompts (drafted once, then cached in {folder})",
+              file=sys.stderr)
+        return writer_drafts(prompts, folder, progress=lambda i, n: print(f"  drafted {i}/{n}", file=sys.stderr))
+    cached = writer_drafts(prompts, folder, missing=False)
+    return cached if all(p in cached for p in prompts) else None
+
+
 def run_calibrate(args) -> int:
     from critics.calibrate import report, run, to_json
 
@@ -178,7 +193,8 @@ def run_calibrate(args) -> int:
     panel, source = panel_from_args(args)
     print(f"note: calibrating {', '.join(panel.critics)} ({source}) on the {args.split} split", file=sys.stderr)
     result = run(args.data, panel, split=args.split, boot=args.boot, seed=args.seed,
-                 progress=lambda m: print(m, file=sys.stderr), max_prompts=args.max_prompts)
+                 progress=lambda m: print(m, file=sys.stderr), max_prompts=args.max_prompts,
+                 writer_drafts=lambda prompts: calibration_drafts(args, prompts))
     print(to_json(result) if args.json else report(result))
     return 0
 
@@ -250,6 +266,10 @@ def register(sub) -> None:
     c.add_argument("--seed", type=int, default=0, help="seed of the damage, rivals and resamples (default 0)")
     c.add_argument("--max-prompts", type=int, default=None,
                    help="only the split's first N prompts, for a quick look (default: all of them)")
+    c.add_argument("--writer-drafts", action="store_true",
+                   help="also check people's stories against the built-in writer's (GPT-2-like) for the same "
+                        "prompts, drafting them first where the cache lacks them (about 15-20 minutes per 32 "
+                        "prompts on 2 cores; cached, and shared with `critics train`)")
     c.add_argument("--json", action="store_true", help="every number as one JSON object instead of Markdown")
     add_panel_flags(c)
     c.set_defaults(run=run_calibrate)

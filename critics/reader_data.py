@@ -381,17 +381,24 @@ WRITER_SETTINGS = (
 WRITER_K, WRITER_TOKENS = 2, 200
 
 
-def writer_drafts(prompts: list[str], folder, model=None, progress=None, batch: int = 8) -> dict[str, list[str]]:
+def drafts_path(folder, model=None) -> Path:
+    """The cache file of ``writer_drafts`` in ``folder``: one per writer and drafting settings."""
+    key = hashlib.sha256(json.dumps([WRITER_SETTINGS, WRITER_K, WRITER_TOKENS, str(model or "builtin")]).encode()).hexdigest()[:12]
+    return Path(folder) / f"writer-drafts-{key}.jsonl"
+
+
+def writer_drafts(prompts: list[str], folder, model=None, progress=None, batch: int = 8,
+                  missing: bool = True) -> dict[str, list[str]]:
     """The built-in writer's stories for each prompt (``WRITER_SETTINGS`` x ``WRITER_K``), cached in
     ``folder`` as JSONL, one line per (setting, prompt) appended as it is finished, so a killed run
-    resumes where it stopped and a second run drafts nothing."""
+    resumes where it stopped and a second run drafts nothing. With ``missing=False`` only what the
+    cache already holds (nothing is drafted, the writer is not loaded)."""
     from writer.draft import DraftConfig, draft
     from writer.models import load_writer
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(json.dumps([WRITER_SETTINGS, WRITER_K, WRITER_TOKENS, str(model or "builtin")]).encode()).hexdigest()[:12]
-    path = folder / f"writer-drafts-{key}.jsonl"
+    path = drafts_path(folder, model)
+    if missing:
+        path.parent.mkdir(parents=True, exist_ok=True)
     done: dict[tuple[str, str], list[str]] = {}
     if path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -401,7 +408,7 @@ def writer_drafts(prompts: list[str], folder, model=None, progress=None, batch: 
             except (json.JSONDecodeError, KeyError):
                 continue  # a line cut by a kill: drafted again below
     todo = [(name, p) for name, *_ in WRITER_SETTINGS for p in prompts if (name, p) not in done]
-    if todo:
+    if todo and missing:
         writer = load_writer(model, precision="fp32", progress=progress is not None)
         settings = {name: rest for name, *rest in WRITER_SETTINGS}
         with open(path, "a", encoding="utf-8") as f:

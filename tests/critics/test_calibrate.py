@@ -204,6 +204,43 @@ def test_calibrate_end_to_end_on_a_tiny_folder(tmp_path, workspace, capsys):
     assert "only be judged on the val split" in out
 
 
+def test_people_against_the_built_in_writer_from_the_cache_or_skipped_with_how_to_draft(tmp_path, workspace,
+                                                                                        monkeypatch, capsys):
+    from critics.reader_data import drafts_path
+    from critics.text import normalize
+    import writer.models
+
+    monkeypatch.setenv("SCRIPTORIUM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(writer.models, "load_writer", lambda *a, **k: pytest.fail("drafted without --writer-drafts"))
+    (tmp_path / "data").mkdir()
+    folder = synthetic_folder(tmp_path / "data")
+    assert main(["critics", "calibrate", str(folder), "--split", "all", "--boot", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "Skipped human vs writer" in out and "--writer-drafts" in out
+    assert not (tmp_path / "cache").exists()  # looking in the cache creates nothing
+
+    # the cache holds the writer's stories for two of the three prompts: still skipped (a partial check
+    # would quietly compare fewer prompts); for all three: the check runs on them, nothing is drafted
+    stories = [LIGHTHOUSE, BAKERY, SCENES]
+    path = drafts_path(tmp_path / "cache" / "critic-data")
+    path.parent.mkdir(parents=True)
+    rows = [{"setting": "default", "prompt": normalize(p), "texts": [stories[(k + 1) % 3], stories[(k + 2) % 3]]}
+            for k, (p, _) in enumerate(HUMAN)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:2]), encoding="utf-8")
+    assert main(["critics", "calibrate", str(folder), "--split", "all", "--boot", "20", "--json"]) == 0
+    assert "human vs writer" in json.loads(capsys.readouterr().out)["skipped"]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["critics", "calibrate", str(folder), "--split", "all", "--boot", "20", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    w = r["auc"]["cropped, vs the built-in writer"]
+    assert "human vs writer" not in r["skipped"]
+    assert w["n_human"] == 3 and w["n_llm"] == 6 and set(w["scores"]) == set(r["scorers"])
+    # each "writer" story here is a human story of another prompt: the prompt cosine sees that
+    assert w["scores"]["cosine"]["value"] > 0.5
+    assert main(["critics", "calibrate", str(folder), "--split", "all", "--boot", "20"]) == 0
+    assert "human vs the built-in writer AUC, crops (3 vs 6)" in capsys.readouterr().out
+
+
 def test_calibrate_refuses_bad_input(tmp_path, workspace, capsys):
     def refused(folder, message, *flags):
         assert main(["critics", "calibrate", str(folder), *flags]) == 2
