@@ -284,8 +284,13 @@ def gather_pairs(rec, workspace: Path, cfg: ReaderTrainConfig, say) -> tuple[lis
         val = balance_lengths(dev_pairs(stories, drafts, other_split(cfg.split), seed=cfg.seed + 1000, rivals=cfg.rivals),
                               seed=cfg.seed)
         if cfg.kinds:
+            built = sorted({p.kind for p in train})
             train = [p for p in train if p.kind in cfg.kinds]
             val = [p for p in val if p.kind in cfg.kinds]
+            if not train:
+                raise ReaderTrainError(f"no training pairs of the kind(s) {', '.join(cfg.kinds)} could be built from "
+                                       f"{cfg.data} (it gives {', '.join(built) or 'none'}; human_vs_writer needs the "
+                                       "writer's drafts, which --no-writer-drafts leaves out): choose kinds from those")
         files = sorted({s.file for s in stories})
         data["sources"].append({"critic-dev": str(Path(cfg.data)), "files": {f: file_sha256(Path(cfg.data) / f) for f in files},
                                 "split": cfg.split,

@@ -159,6 +159,12 @@ def test_bad_training_requests_get_clear_messages(tiny_encoder, dev_folder, tmp_
         ReaderTrainConfig(learning_rate="fast")
     with pytest.raises(Exception, match="does not exist"):
         train_reader(record, tmp_path / "ws", _cfg(tiny_encoder, tmp_path / "nowhere", tmp_path), progress=False)
+    from critics.reader_train import gather_pairs
+
+    only_writer = _cfg(tiny_encoder, dev_folder, tmp_path)
+    only_writer.kinds, only_writer.writer_drafts = ["human_vs_writer"], False
+    with pytest.raises(ReaderTrainError, match="no training pairs of the kind.*human_vs_writer.*gives .*shuffled"):
+        gather_pairs(record, tmp_path / "ws", only_writer, lambda m: None)
 
 
 def test_all_tied_picks_are_refused(record, tmp_path):
