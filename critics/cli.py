@@ -190,7 +190,14 @@ def run_calibrate(args) -> int:
 
     if args.boot < 10:
         raise UserError(f"--boot must be at least 10 resamples, got {args.boot}")
-    panel, source = panel_from_args(args)
+    from record import open_record, record_path, workspace_dir
+
+    # the workspace's record, when it has one: its current reader version and panel version are what it scores with
+    rec = open_record(args.workspace) if record_path(workspace_dir(args.workspace)).is_file() else None
+    panel, source = panel_from_args(args, rec)
+    reader = panel.critics.get("reader")
+    if reader is not None:
+        source += f"; reader: {f'version {reader.version}' if reader.version else 'the shipped weights'} ({reader.path})"
     print(f"note: calibrating {', '.join(panel.critics)} ({source}) on the {args.split} split", file=sys.stderr)
     result = run(args.data, panel, split=args.split, boot=args.boot, seed=args.seed,
                  progress=lambda m: print(m, file=sys.stderr), max_prompts=args.max_prompts,

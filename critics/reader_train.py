@@ -267,12 +267,12 @@ def gather_pairs(rec, workspace: Path, cfg: ReaderTrainConfig, say) -> tuple[lis
     train, val, data = [], [], {"sources": []}
     if cfg.data:
         from critics.devdata import load_dev
+        from critics.text import normalize
 
         stories = load_dev(cfg.data)
         drafts = None
         if cfg.writer_drafts:
             from critics.reader_data import writer_drafts
-            from critics.text import normalize
             from record.workspace import cache_dir
 
             prompts = sorted({normalize(s.prompt) for s in stories})
@@ -292,11 +292,12 @@ def gather_pairs(rec, workspace: Path, cfg: ReaderTrainConfig, say) -> tuple[lis
                                        f"{cfg.data} (it gives {', '.join(built) or 'none'}; human_vs_writer needs the "
                                        "writer's drafts, which --no-writer-drafts leaves out): choose kinds from those")
         files = sorted({s.file for s in stories})
+        on_split = {normalize(s.prompt) for s in stories if s.split == cfg.split}  # the writer's stories trained on
         data["sources"].append({"critic-dev": str(Path(cfg.data)), "files": {f: file_sha256(Path(cfg.data) / f) for f in files},
                                 "split": cfg.split,
                                 "train_prompts": len({s.prompt for s in stories if s.split == cfg.split}),
                                 "val_prompts": len({s.prompt for s in stories if s.split != cfg.split}),
-                                "writer_drafts": sum(len(v) for v in (drafts or {}).values())})
+                                "writer_drafts": sum(len(v) for p, v in (drafts or {}).items() if p in on_split)})
     picks = record_pairs(rec) if rec is not None else []
     tied = [p for p in picks if p.chosen.strip() == p.rejected.strip()]
     picks = [p for p in picks if p not in tied]
@@ -426,7 +427,7 @@ def model_card(card: dict, command: str) -> str:
                          f"({src['train_prompts']} of {src['train_prompts'] + src['val_prompts']}; the split is "
                          "`critics.devdata.split_of`): " + ", ".join(f"`{f}` (sha256 {h[:12]})" for f, h in src["files"].items()))
             lines.append(f"- {src['writer_drafts']} stories by the built-in writer (SmolLM2-135M-Instruct) for the "
-                         "same prompts, drafted by the command (`critics.reader_data.WRITER_SETTINGS`)")
+                         "same train prompts, drafted by the command (`critics.reader_data.WRITER_SETTINGS`)")
         if "record_picks" in src:
             lines.append(f"- {src['record_picks']} author picks from the workspace's record ({src['train']} trained on, "
                          f"{src['heldout']} held out)")

@@ -241,6 +241,30 @@ def test_people_against_the_built_in_writer_from_the_cache_or_skipped_with_how_t
     assert "human vs the built-in writer AUC, crops (3 vs 6)" in capsys.readouterr().out
 
 
+def test_calibrate_scores_with_the_workspaces_current_reader_and_says_which(tmp_path, workspace, capsys):
+    import shutil
+    import time
+
+    from critics.reader import SHIPPED, file_sha256
+    from critics.reader_train import use_version
+    from record import open_record
+
+    (tmp_path / "data").mkdir()
+    folder = synthetic_folder(tmp_path / "data")
+    args = ["critics", "calibrate", str(folder), "--split", "all", "--boot", "20", "--max-prompts", "1", "--json"]
+    assert main(args) == 0
+    assert f"reader: the shipped weights ({SHIPPED})" in capsys.readouterr().err
+    mine = tmp_path / "mine.safetensors"  # a retrained reader: here a copy, so only the note can tell
+    shutil.copy(SHIPPED, mine)
+    rec = open_record(workspace)
+    vid = rec.insert("critic_models", name="reader", status="ready", config={}, meta={}, created_at=time.time(),
+                     path=str(mine), sha256=file_sha256(mine))
+    use_version(rec, vid)
+    rec.close()
+    assert main(args) == 0
+    assert f"reader: version {vid} ({mine})" in capsys.readouterr().err
+
+
 def test_calibrate_refuses_bad_input(tmp_path, workspace, capsys):
     def refused(folder, message, *flags):
         assert main(["critics", "calibrate", str(folder), *flags]) == 2
