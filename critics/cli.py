@@ -264,7 +264,8 @@ def register(sub) -> None:
                                      "Flesch, type-token ratio, prompt cosine) on the critic-dev data: human vs "
                                      "machine AUC, tau with people's ratings, length-balanced human vs LLM pairs, "
                                      "planted damage and length preference, each with a 95% bootstrap interval. Without "
-                                     "--critics or --config: the hand-set default panel.")
+                                     "--critics or --config: the workspace's current panel version (else the hand-set "
+                                     "default panel), with its current reader version (else the shipped weights).")
     c.add_argument("data", help="critic-dev folder (hanna_human96.csv, hanna_mixed30.jsonl, hanna_llm576.jsonl)")
     c.add_argument("--split", choices=["val", "train", "all"], default="val",
                    help="which prompts of critics.devdata's split (default val: the only side on which a critic "
