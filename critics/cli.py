@@ -173,10 +173,10 @@ def _emit(args, entries, results, printed: set[int], done_through) -> None:
 def calibration_drafts(args, prompts: list[str]) -> dict[str, list[str]] | None:
     """The built-in writer's stories for the calibration's prompts: drafted (once, into the cache
     `critics train` uses) with --writer-drafts, else what the cache holds, or None when it lacks some."""
-    from critics.reader_data import writer_drafts
-    from record.workspace import cache_dir, workspace_dir
+    from critics.reader_data import drafts_folder, writer_drafts
+    from record.workspace import workspace_dir
 
-    folder = cache_dir(workspace_dir(args.workspace)) / "critic-data"
+    folder = drafts_folder(workspace_dir(args.workspace))
     if args.writer_drafts:
         print(f"the built-in writer's stories for {len(prompts)} prompts (drafted once, then cached in {folder})",
               file=sys.stderr)

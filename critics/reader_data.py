@@ -381,6 +381,13 @@ WRITER_SETTINGS = (
 WRITER_K, WRITER_TOKENS = 2, 200
 
 
+def drafts_folder(workspace) -> Path:
+    """Where ``writer_drafts`` caches for a workspace: shared by ``critics train`` and ``critics calibrate``."""
+    from record.workspace import cache_dir
+
+    return cache_dir(Path(workspace)) / "critic-data"
+
+
 def drafts_path(folder, model=None) -> Path:
     """The cache file of ``writer_drafts`` in ``folder``: one per writer and drafting settings."""
     key = hashlib.sha256(json.dumps([WRITER_SETTINGS, WRITER_K, WRITER_TOKENS, str(model or "builtin")]).encode()).hexdigest()[:12]

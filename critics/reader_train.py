@@ -272,12 +272,11 @@ def gather_pairs(rec, workspace: Path, cfg: ReaderTrainConfig, say) -> tuple[lis
         stories = load_dev(cfg.data)
         drafts = None
         if cfg.writer_drafts:
-            from critics.reader_data import writer_drafts
-            from record.workspace import cache_dir
+            from critics.reader_data import drafts_folder, writer_drafts
 
             prompts = sorted({normalize(s.prompt) for s in stories})
             say(f"the built-in writer's stories for {len(prompts)} prompts (drafted once, then cached)")
-            drafts = writer_drafts(prompts, cache_dir(workspace) / "critic-data",
+            drafts = writer_drafts(prompts, drafts_folder(workspace),
                                    progress=lambda i, n: say(f"  drafted {i}/{n}"))
         for k in range(cfg.passes):
             train += dev_pairs(stories, drafts, cfg.split, seed=cfg.seed + k, rivals=cfg.rivals)
