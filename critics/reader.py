@@ -15,8 +15,9 @@ comes from the package.
 
 Scoring a story: it is normalised, cut at sentence ends into consecutive passages of at most
 ``window_words`` words (at most ``MAX_WINDOWS`` of them, evenly spaced, for very long stories),
-and its raw score is the mean of its passages' scores, so a longer story earns nothing for its
-length. The fixed mapping to [0, 1] is sigmoid((raw - centre) / scale), centre and scale set
+and its raw score is the mean of its passages' scores weighted by their words, so a longer story
+earns nothing for its length and a short last passage ("The end.") counts for its few words, not
+as much as a full one. The fixed mapping to [0, 1] is sigmoid((raw - centre) / scale), centre and scale set
 at training time from the training passages (centre: halfway between people's passages and the
 machines'), so 0.5 means "as much like people's writing as like the machines'", and scores
 compare across batches and days. In fp32 a story's score does not depend on what is scored
@@ -206,8 +207,8 @@ class ReaderModel:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, (raw - c["centre"]) / max(1e-6, c["scale"])))))
 
     def story_scores(self, prompts: list[str], stories: list[str]) -> list[dict]:
-        """Per story: raw score (the mean over its passages), and its passages' spans (sentence
-        numbers) with their raw scores."""
+        """Per story: raw score (the mean over its passages, weighted by their words), and its
+        passages' spans (sentence numbers) with their raw scores."""
         docs = [parse(s) for s in stories]
         jobs: list[tuple[int, str, tuple[int, int], str]] = []  # story, prompt, span, kind
         for i, d in enumerate(docs):
@@ -218,8 +219,9 @@ class ReaderModel:
         out = [{"windows": []} for _ in stories]
         for (i, _, span), z in zip(jobs, raw):
             out[i]["windows"].append((span, float(z)))
-        for o in out:
-            o["raw"] = float(np.mean([z for _, z in o["windows"]])) if o["windows"] else 0.0
+        for d, o in zip(docs, out):
+            words = [max(1, sum(len(t.split()) for t in d.sentences[a:b])) for (a, b), _ in o["windows"]]
+            o["raw"] = float(np.average([z for _, z in o["windows"]], weights=words)) if o["windows"] else 0.0
         return out
 
     def lexicon_hits(self, text: str, limit: int = 3) -> list[str]:

@@ -122,6 +122,18 @@ def test_scores_are_batch_independent_and_bad_input_is_safe(tiny_encoder, dev_fo
     assert critic.score(["p"], [""])[0].score == 0.0
 
 
+def test_a_short_last_passage_counts_for_its_words(tiny_encoder, dev_folder, tmp_path, record, monkeypatch):
+    import numpy as np
+
+    train_reader(record, tmp_path / "ws", _cfg(tiny_encoder, dev_folder, tmp_path), progress=False)
+    model = ReaderCritic.current(record).model
+    # passages of 136 and 140 words, then one of 12; the passage model says 0 for people's, 10 for the machine's
+    monkeypatch.setattr(model, "logits", lambda prompts, texts: np.array([10.0 if "Little did" in t else 0.0 for t in texts]))
+    out = model.story_scores(["p"], [" ".join(HUMAN * 3) + " " + MACHINE[2]])[0]
+    assert [z for _, z in out["windows"]] == [0.0, 0.0, 10.0]
+    assert out["raw"] == pytest.approx(10.0 * 12 / (136 + 140 + 12))  # not 10 / 3, the plain mean of three passages
+
+
 def test_a_killed_training_resumes_and_the_current_version_stays(tiny_encoder, dev_folder, tmp_path, record, monkeypatch):
     import trl
 
