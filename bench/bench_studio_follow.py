@@ -1,10 +1,13 @@
 """Do the studio's chapter drafts follow the story bible and the outline? The built-in writer
 drafts K candidates for each chapter of two books (the studio's sample book and
-examples/outline.yaml) twice, with the same seeds: once from the chapter prompt and system
-message exactly as the studio first built them (``v0``, frozen below as the baseline), once as
-the studio builds them now (``writer/context.py`` and ``ui/studio/books.instructions_for``).
+examples/outline.yaml) three times, with the same seeds: from the chapter prompt and system
+message exactly as the studio first built them (``v0``, frozen below as the baseline); from
+today's request (``writer/context.py`` and ``ui/studio/books.instructions_for``) alone, as the
+studio sent it before drafts had an opening (``request only``); and as the studio drafts now,
+the same request with the answer started on the character the summary names first
+(``writer.context.chapter_opening``, continued by ``DraftStream(prefill=...)``).
 
-    .venv/bin/python bench/bench_studio_follow.py                    # ~15 min on 2 busy cores
+    .venv/bin/python bench/bench_studio_follow.py                    # ~40 min on 2 busy cores
     .venv/bin/python bench/bench_studio_follow.py --k 2 --max-new-tokens 64 --threads 1
 
 Measured per candidate (a candidate either meets a check or not; the table gives shares):
@@ -17,7 +20,10 @@ Measured per candidate (a candidate either meets a check or not; the table gives
 - **chatter**: it talks about the task instead of telling the story ("Here is", "outline",
   "chapter 3", "Title:").
 
-Prints a Markdown table: one row per wording, and the new/old ratio.
+The drafts with an opening are measured twice: as the author reads them (opening included),
+and on the model's own words only (the opening cut off), which the opening cannot pass for it.
+
+Prints a Markdown table: one row per wording, and the ratios to v0.
 """
 
 from __future__ import annotations
@@ -106,6 +112,10 @@ def books(rec) -> list[int]:
     return ids + [book["id"]]
 
 
+V0, BEFORE, NOW, OWN = ("v0 (first studio wording)", "request only (before openings)",
+                        "now: request + opening, as read", "now: the model's words only")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--k", type=int, default=4, help="candidates per chapter (default 4)")
@@ -118,7 +128,7 @@ def main(argv=None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from writer.draft import DraftConfig, draft
+    from writer.draft import DraftConfig, DraftStream
 
     from ui.studio.books import instructions_for
     from ui.studio.drafting import chapter_prompt_for
@@ -127,7 +137,7 @@ def main(argv=None) -> int:
     engine = StudioEngine(tempfile.mkdtemp(prefix="bench-follow-"), max_new_tokens=args.max_new_tokens)
     rec = engine.rec
     cfg = DraftConfig(k=args.k, max_new_tokens=args.max_new_tokens, seed=args.seed)
-    rows = {"v0 (first studio wording)": [], "now": []}
+    rows = {V0: [], BEFORE: [], NOW: [], OWN: []}
     samples = {}
     with engine.writer_slot() as (writer, _):
         for book_id in books(rec):
@@ -136,17 +146,24 @@ def main(argv=None) -> int:
             outline = rec.outline(book_id)
             for index, item in enumerate(outline):
                 names = chapter_names(bible, item["summary"])
-                prompts = {
-                    "v0 (first studio wording)": (v0_prompt(bible, outline, index), v0_instructions(book)),
-                    "now": (chapter_prompt_for(engine, writer, book, item["id"], cfg.max_new_tokens,
-                                               instructions_for(book)).text, instructions_for(book)),
-                }
-                for label, (prompt, instructions) in prompts.items():
-                    cands = draft(writer, [prompt], cfg, instructions)[0]
-                    rows[label] += [checks(c.text, names, item["summary"]) for c in cands]
-                    samples.setdefault(label, cands[0].text)
-                print(f"  {book['title']} / {item['title']}: done", file=sys.stderr)
-    n = len(rows["now"])
+                ctx = chapter_prompt_for(engine, writer, book, item["id"], cfg.max_new_tokens, instructions_for(book))
+                # nothing is cut from these short books, so the opening's few tokens of room leave
+                # the request as it was before openings: one text serves both rows
+                assert not ctx.cut, ctx.cut
+                wordings = {V0: (v0_prompt(bible, outline, index), v0_instructions(book), ""),
+                            BEFORE: (ctx.text, instructions_for(book), ""),
+                            NOW: (ctx.text, instructions_for(book), ctx.opening)}
+                for label, (prompt, instructions, opening) in wordings.items():
+                    stream = DraftStream(writer, prompt, cfg, instructions, prefill=opening)
+                    for _ in stream:  # the studio's path: one generate call, K rows, streamed
+                        pass
+                    texts = [c.text for c in stream.result]
+                    rows[label] += [checks(t, names, item["summary"]) for t in texts]
+                    samples.setdefault(label, texts[0])
+                    if label == NOW:
+                        rows[OWN] += [checks(t[len(opening):], names, item["summary"]) for t in texts]
+                print(f"  {book['title']} / {item['title']}: done (opening {ctx.opening!r})", file=sys.stderr)
+    n = len(rows[NOW])
     print(f"\n{n} candidates per wording ({args.k} per chapter, 7 chapters, {args.max_new_tokens} new tokens, "
           f"seed {args.seed}, built-in writer fp32)\n")
     print("| wording | names a bible character/place | summary words used (mean) | uses half the summary | chatter |")
@@ -156,9 +173,10 @@ def main(argv=None) -> int:
         m = {k: sum(r[k] for r in got) / len(got) for k in ("names", "summary", "half", "chatter")}
         means[label] = m
         print(f"| {label} | {m['names']:.0%} | {m['summary']:.0%} | {m['half']:.0%} | {m['chatter']:.0%} |")
-    old, new = means["v0 (first studio wording)"], means["now"]
-    ratio = {k: (new[k] / old[k] if old[k] else float("nan")) for k in old}
-    print(f"| now / v0 | {ratio['names']:.2f}x | {ratio['summary']:.2f}x | {ratio['half']:.2f}x | {ratio['chatter']:.2f}x |")
+    old = means[V0]
+    for label, short in ((BEFORE, "request only / v0"), (NOW, "now, as read / v0"), (OWN, "now, model's words / v0")):
+        r = {k: f"{means[label][k] / old[k]:.2f}x" if old[k] else "-" for k in old}
+        print(f"| {short} | {r['names']} | {r['summary']} | {r['half']} | {r['chatter']} |")
     for label, text in samples.items():
         print(f"\nfirst candidate, {label}: {' '.join(text.split())[:300]}")
     engine.close()

@@ -18,6 +18,9 @@ The fitting rule, in the order things are cut when the prompt is over budget:
    fit, ``ContextError`` says by how much.
 
 Every cut is listed in ``ChapterContext.cut`` so the studio can show what the model did not see.
+
+``chapter_opening`` gives the draft's first words (the character the summary names first), which
+the studio hands the writer to continue (``DraftStream(prefill=...)``); batch drafting does not.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class ChapterContext:
     tokens: int
     bible_tokens: int
     cut: list[str] = field(default_factory=list)
+    opening: str = ""  # the draft's first words, for the writer to continue (``chapter_opening``)
 
 
 def _bible_line(entry: dict) -> str:
@@ -80,8 +84,45 @@ def _named(bible: list[dict], summary: str) -> list[str]:
     their name ("Mara" for Mara Quill; not "The")."""
     said = {w.lower() for w in re.findall(r"[^\W\d_]+", summary)}
     return [e["name"] for e in bible if e.get("kind") in ("character", "place")
-            and any(w.lower() in said for w in re.findall(r"[^\W\d_]{3,}", e["name"])
-                    if w[0].isupper() and w.lower() not in ("the", "and"))]
+            and any(w.lower() in said for w in _name_words(e["name"]))]
+
+
+def _name_words(name: str) -> list[str]:
+    """The capitalised words of a bible name that can stand for it ("Mara" for Mara Quill; not "The")."""
+    return [w for w in re.findall(r"[^\W\d_]{3,}", name) if w[0].isupper() and w.lower() not in ("the", "and")]
+
+
+def chapter_opening(bible: list[dict], summary: str) -> str:
+    """The first words of the chapter's draft: the bible character the summary names first, as
+    the summary names them ("Ada" for Ada Morrow, "Widow Carrow"); empty when it names none.
+
+    The built-in writer, asked for "a story with Mara", often starts on someone else ("The story
+    begins with Emily...") or on the task; handed the start of its answer, it continues that:
+    every draft opens on the chapter's character, with no chatter, and its own words use a few
+    more of the summary's (bench/bench_studio_follow.py, BENCHMARKS.md). Only a character opens
+    a chapter: a place name alone ("Gull Rock") is not how a chapter starts.
+
+    >>> chapter_opening([{"kind": "character", "name": "Ada Morrow"}], "During a gale Ada lights the lamp.")
+    'Ada'
+    """
+    first: tuple[int, set[str]] | None = None
+    for entry in bible:
+        if entry.get("kind") != "character":
+            continue
+        words = _name_words(entry["name"])
+        for word in words:
+            m = re.search(rf"\b{re.escape(word)}\b", summary)
+            if m and (first is None or m.start() < first[0]):
+                first = (m.start(), set(words))
+    if first is None:
+        return ""
+    start, words = first
+    end = start
+    for m in re.finditer(r"[^\W\d_]+", summary[start:]):  # the name as written: "Widow Carrow", not "Widow"
+        if m.group() not in words or summary[end:start + m.start()].strip():
+            break
+        end = start + m.end()
+    return summary[start:end]
 
 
 def _assemble(bible: list[dict], outline: list[dict], keep: list[int], index: int, tail: str) -> str:

@@ -320,14 +320,24 @@ def draft(writer, prompts: list[str], cfg: DraftConfig | None = None, instructio
 class DraftStream:
     """K candidates for one prompt, streamed: iterate to get the texts so far (one string per
     candidate) as they grow; ``stop()`` ends generation at the next token; ``result`` holds the
-    finished candidates once iteration ends."""
+    finished candidates once iteration ends.
 
-    def __init__(self, writer, prompt: str, cfg: DraftConfig | None = None, instructions: str = ""):
+    ``prefill`` is the start of the answer, written for the model ("Mara"): every candidate
+    continues it, and its text includes it, so the record holds the story as the author reads
+    it and a preference pair's prompt and completions stay what the model is taught to produce.
+    ``tokens`` counts the generated tokens only."""
+
+    def __init__(self, writer, prompt: str, cfg: DraftConfig | None = None, instructions: str = "", prefill: str = ""):
         self.writer = writer
         self.prompt = (prompt or "").strip()
         self.cfg = cfg or DraftConfig()
         self.instructions = instructions
-        self.encoded = encode_prompts(writer, [self.prompt], instructions, self.cfg.max_new_tokens)[0]
+        # no trailing space: the model's next token brings its own (" walked"), as in training text
+        self.prefill = (prefill or "").strip()
+        after = writer.tokenizer(self.prefill, add_special_tokens=False)["input_ids"] if self.prefill else []
+        # the chat template ends the assistant header with a newline, so the prefill's tokens are
+        # those of the joined text; the context check counts them with the new tokens
+        self.encoded = encode_prompts(writer, [self.prompt], instructions, self.cfg.max_new_tokens + len(after))[0] + after
         self.event = threading.Event()
         self.updates: queue.Queue = queue.Queue()
         self.result: list[Candidate] = []
@@ -340,13 +350,17 @@ class DraftStream:
         try:
             seeds = [row_seed(self.cfg.seed, c, self.prompt) for c in range(self.cfg.k)]
             outs = _generate_rows(self.writer, [self.encoded] * self.cfg.k, seeds, self.cfg, self.event,
-                                  on_update=lambda texts: self.updates.put(("texts", texts)))
+                                  on_update=lambda texts: self.updates.put(("texts", [self._text(t) for t in texts])))
             tok = self.writer.tokenizer
-            self.result = [Candidate(0, c, self.prompt, tok.decode(ids, skip_special_tokens=True).strip(), len(ids), reason, s)
+            self.result = [Candidate(0, c, self.prompt, self._text(tok.decode(ids, skip_special_tokens=True)), len(ids),
+                                     reason, s)
                            for c, ((ids, reason), s) in enumerate(zip(outs, seeds))]
             self.updates.put(("done", [c.text for c in self.result]))
         except BaseException as e:  # hand the error to the consuming thread
             self.updates.put(("error", e))
+
+    def _text(self, generated: str) -> str:
+        return (self.prefill + generated).strip()
 
     def __iter__(self) -> Iterator[list[str]]:
         self._thread = threading.Thread(target=self._run, daemon=True)

@@ -94,6 +94,25 @@ def test_pick_sets_the_chapter_and_records_pairs_against_each_other(engine, book
         D.pick(engine, None, book["id"], final["item_id"], ids, 4)
 
 
+def test_a_chapter_draft_opens_on_the_summarys_character_and_teaches_with_the_opening(engine, book):
+    from ui.studio import bible as Bi
+
+    Bi.add_entry(engine.rec, None, book["id"], "character", "Mara Quill", "the keeper's daughter")
+    item = O.add_item(engine.rec, None, book["id"], "The storm", "At dawn Mara finds a door in the sea")
+    final = list(D.stream_candidates(engine, None, None, book["id"], item, SAMPLING))[-1]
+    assert all(t.startswith("Mara") for t in final["texts"])
+    rows = [engine.rec.get("drafts", i) for i in final["draft_ids"]]
+    assert [r["text"] for r in rows] == final["texts"]  # the record holds the story as the author reads it
+    assert all(r["prompt"].endswith("Tell it as a story with Mara Quill, starting now.") for r in rows)
+    D.pick(engine, None, book["id"], item, final["draft_ids"], 0)
+    pair = engine.rec.pairs()[0]  # prompt -> the whole draft: what the writer learns to produce
+    assert pair["prompt"] == rows[0]["prompt"] and pair["chosen"].startswith("Mara")
+    assert pair["rejected"].startswith("Mara")
+    plain = O.add_item(engine.rec, None, book["id"], "Night", "the tide rises")  # names no one: no opening
+    writer = engine._load()
+    assert D.chapter_prompt_for(engine, writer, book, plain, 8, "").opening == ""
+
+
 def test_pick_refuses_another_books_drafts(engine, book):
     other = engine.rec.add_book("Other")
     final = list(D.stream_candidates(engine, None, None, other["id"], None, SAMPLING))[-1]

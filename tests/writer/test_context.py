@@ -86,3 +86,17 @@ def test_a_ten_thousand_item_outline_is_fitted(tiny_writer):
     assert max(kept) - min(kept) == len(kept)  # the nearest items: a window around the current one
     assert sum(c.startswith("outline item") for c in ctx.cut) == 10_000 - 1 - len(kept)
     assert "Mara (character)" in ctx.text
+
+
+def test_the_opening_is_the_character_the_summary_names_first_as_it_names_them():
+    from writer.context import chapter_opening
+
+    bible = [{"kind": "character", "name": "Ada Morrow"}, {"kind": "character", "name": "Widow Carrow"},
+             {"kind": "place", "name": "Skerry Light"}, {"kind": "rule", "name": "The Lamp"}]
+    assert chapter_opening(bible, "During a gale Ada lights the lamp.") == "Ada"
+    assert chapter_opening(bible, "Then Widow Carrow tells Ada the truth.") == "Widow Carrow"  # first named, whole
+    assert chapter_opening(bible, "Ada's brother comes home.") == "Ada"
+    assert chapter_opening(bible, "Morrow and Carrow argue.") == "Morrow"  # as the summary names her
+    # a place, a rule or a lower-case word is no opening; nor is a summary that names no one
+    assert chapter_opening(bible, "At Skerry Light the lamp burns; ada sleeps.") == ""
+    assert chapter_opening(bible, "") == ""

@@ -100,6 +100,27 @@ def test_stream_finishes_with_same_text_as_draft(tiny_writer):
     assert [c.text for c in draft(tiny_writer, ["a cat"], cfg)[0]] == last
 
 
+def test_a_prefill_starts_every_candidate_and_the_model_continues_it(tiny_writer):
+    import torch
+
+    cfg = DraftConfig(k=2, max_new_tokens=6, temperature=0, seed=2)
+    stream = DraftStream(tiny_writer, "a cat", cfg, prefill="The lighthouse ")
+    streamed = list(stream)
+    assert all(t.startswith("The lighthouse") for texts in streamed for t in texts)  # also while streaming
+    tok = tiny_writer.tokenizer
+    ids = tok(chat_text(tok, "a cat") + "The lighthouse", add_special_tokens=False)["input_ids"]
+    with torch.inference_mode():  # greedy: what the model says after the chat turn and the prefill
+        out = tiny_writer.model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                         max_new_tokens=6, do_sample=False, repetition_penalty=cfg.repetition_penalty,
+                                         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    new = out[0, len(ids):].tolist()
+    new = new[:new.index(tok.eos_token_id)] if tok.eos_token_id in new else new
+    expected = ("The lighthouse" + tok.decode(new, skip_special_tokens=True)).strip()
+    assert [c.text for c in stream.result] == [expected, expected] == streamed[-1]
+    assert [c.prompt for c in stream.result] == ["a cat"] * 2  # the record's prompt is the request alone
+    assert all(c.tokens == len(new) for c in stream.result)  # generated tokens only
+
+
 def test_bf16_writer_drafts(tiny_model_dir):
     import torch
 

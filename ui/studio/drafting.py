@@ -1,5 +1,6 @@
-"""Drafting a chapter in the studio: K candidates streamed side by side, scored by the critic
-panel, recorded; the author's pick becomes the chapter text (a new version of it) and a
+"""Drafting a chapter in the studio: K candidates streamed side by side (each opening on the
+character the chapter's summary names first, ``writer.context.chapter_opening``), scored by the
+critic panel, recorded; the author's pick becomes the chapter text (a new version of it) and a
 preference pair against each other candidate. Also rewriting or expanding a selected passage
 (again K candidates): the selection is snapped to whole words (and to sentence boundaries when
 it nearly reaches them), a rewrite is asked for, budgeted and trimmed to stay within ~30% of
@@ -129,8 +130,11 @@ def _sampling_config(engine, sampling: dict[str, Any]):
 
 
 def chapter_prompt_for(engine, writer, book: dict, item_id, max_new_tokens: int, instructions: str):
-    """The chapter's prompt (bible + outline + the end of the previous chapter), fitted."""
-    from writer.context import chapter_prompt, prompt_budget
+    """The chapter's prompt (bible + outline + the end of the previous chapter), fitted, with the
+    draft's opening words (``ChapterContext.opening``: the character the summary names first)."""
+    from dataclasses import replace
+
+    from writer.context import chapter_opening, chapter_prompt, prompt_budget
 
     outline = engine.rec.outline(book["id"])
     ids = [it["id"] for it in outline]
@@ -143,8 +147,11 @@ def chapter_prompt_for(engine, writer, book: dict, item_id, max_new_tokens: int,
         previous = prev["text"] if prev else ""
     bible = [{"kind": e["kind"], "name": e["name"], "text": e["text"]} for e in engine.rec.bible(book["id"], active_only=True)]
     items = [{"title": it["title"], "summary": it["summary"]} for it in outline]
+    opening = chapter_opening(bible, items[index]["summary"] or "")
+    # the opening is read by the model like the prompt, so its tokens come out of the prompt's room
     budget = prompt_budget(writer, max_new_tokens, instructions)
-    return chapter_prompt(writer.tokenizer, bible, items, index, previous, budget)
+    budget -= len(writer.tokenizer(opening, add_special_tokens=False)["input_ids"]) if opening else 0
+    return replace(chapter_prompt(writer.tokenizer, bible, items, index, previous, budget), opening=opening)
 
 
 def first_chapter(engine, user, book_id) -> int:
@@ -228,11 +235,11 @@ def stream_candidates(engine, session: str | None, user: str | None, book_id, it
         words = len(passage.split())
         if mode == "chapter":
             ctx = chapter_prompt_for(engine, writer, book, item_id, cfg.max_new_tokens, instructions)
-            prompt, cut = ctx.text, ctx.cut
+            prompt, cut, opening = ctx.text, ctx.cut, ctx.opening
         else:
             prompt, cfg = passage_request(writer.tokenizer, chapter["title"], passage, mode, cfg)
-            cut = []
-        stream = DraftStream(writer, prompt, cfg, instructions)
+            cut, opening = [], ""
+        stream = DraftStream(writer, prompt, cfg, instructions, prefill=opening)
         if session:
             engine.streams[session] = stream
         try:
