@@ -68,9 +68,14 @@ def test_a_story_that_ignores_its_prompt_cannot_win_on_style(panel):
     batch = full_length.batch([LIGHTHOUSE_PROMPT], [LIGHTHOUSE])
     on = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.9, "", judged)})
     off = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.15, "", judged)})
-    gate = full_length.config.relevance_gate
+    gate, power = full_length.config.relevance_gate, full_length.config.gate_power
     assert on.guard is None and off.guard and "relevance 0.15 under" in off.guard
-    assert on.total == pytest.approx(0.9) and off.total == pytest.approx((0.9 * 3 + 0.15) / 4 * 0.15 / gate)
+    assert on.total == pytest.approx(0.9) and off.total == pytest.approx((0.9 * 3 + 0.15) / 4 * (0.15 / gate) ** power)
+    # the gate's power: 1 scales in proportion, 0.5 by the square root (a light touch of the prompt loses less)
+    for p in (1.0, 0.5):
+        r = Panel(PanelConfig(**equal, gate_power=p)).combine(batch, 0, {**others, "relevance": CriticScore(0.15, "", judged)})
+        assert r.total == pytest.approx((0.9 * 3 + 0.15) / 4 * (0.15 / gate) ** p)
+        assert f"total scaled by {(0.15 / gate) ** p:.2f}" in r.guard
     # no prompt: relevance is not judged (0.5), and the total is not scaled
     unjudged = full_length.combine(batch, 0, {**others, "relevance": CriticScore(0.5, "", {"judged": False})})
     assert unjudged.total == pytest.approx((0.9 * 3 + 0.5) / 4) and unjudged.guard is None
@@ -82,6 +87,9 @@ def test_a_story_that_ignores_its_prompt_cannot_win_on_style(panel):
     assert own.total > other.total and "relevance" in other.guard
     with pytest.raises(CriticError, match="relevance_gate must be in"):
         PanelConfig(relevance_gate=1.5)
+    for bad in (0, -1, 9):
+        with pytest.raises(CriticError, match="gate_power must be in"):
+            PanelConfig(gate_power=bad)
 
 
 def test_weights_move_the_total(panel):

@@ -71,6 +71,6 @@ def test_the_gate_critic_scales_the_total_under_its_gate():
     batch = panel.batch(["p"], ["The tide went out. Mara walked on the stones."])
     scores = {"style": CriticScore(0.8, "ok"), "relevance": CriticScore(0.1, "strays"), "topic": CriticScore(0.25, "off")}
     result = panel.combine(batch, 0, scores)
-    assert "topic 0.25 under 0.5: total scaled by 0.50" in result.guard
+    assert f"topic 0.25 under 0.5: total scaled by {0.5 ** panel.config.gate_power:.2f}" in result.guard
     on_topic = panel.combine(batch, 0, {**scores, "topic": CriticScore(0.9, "on")})
     assert on_topic.guard is None or "topic" not in on_topic.guard  # relevance 0.1 gates nothing now

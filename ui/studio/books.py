@@ -187,9 +187,11 @@ def instructions_for(book: dict[str, Any], chapter: bool = True) -> str:
         if book.get("genre"):
             parts.append(f"Genre: {book['genre']}.")
     else:
-        # Measured with bench/bench_studio_follow.py: the small writer follows a short system
-        # message that says what the book is and what the chapter must contain far better than
-        # the generic story-writer role (BENCHMARKS.md, "Studio drafts that follow").
+        # A short system message that says what the book is and what the chapter must contain,
+        # not the generic story-writer role. Measured with bench/bench_studio_follow.py: on the
+        # built-in writer it alone was not measurably better than the first wording; the chapter's
+        # opening on its character (writer.context.chapter_opening) is what moved the drafts
+        # (BENCHMARKS.md, "Studio drafts that follow").
         genre = f", a {book['genre']} novel" if book.get("genre") else ""
         parts = [f"You are a novelist writing \"{book['title']}\"{genre}."]
         premise = " ".join((book.get("description") or "").split())
