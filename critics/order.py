@@ -7,58 +7,84 @@ A story whose sentences follow from one another reads much better, to a language
 own order than shuffled; a story whose sentences could come in any order (a list of vibes, a
 shuffled or spliced text) reads about the same either way. So the score is a contrast of the
 story with itself: the frozen reference LM's mean negative log-likelihood per token of
-``copies`` seeded shuffles of its sentences minus that of the story as written (nats per token),
-mapped to [0, 1] by a fixed ramp. Comparing a story with its own shuffles cancels what raw
-likelihood rewards (bland, common words), which is why the plain fluency critic can only be a
-floor.
+``copies`` shuffles of its sentences minus that of the story as written (nats per token),
+mapped to [0, 1] by a sigmoid. The shuffles are drawn from the story's *set* of sentences, so a
+story and any reordering of it share them and the better-reading order wins. Comparing a story
+with its own shuffles cancels what raw likelihood rewards (bland, common words), which is why
+the plain fluency critic can only be a floor.
 
 On the dev data's validation prompts (``bench/bench_order.py``: 40 100-150-word crops, people's
-and 2023 LLMs'), a crop beat its own shuffled copy under this contrast 88% of the time, the MiniLM
-coherence critic 57% and the trained reader 62% (BENCHMARKS.md, "Order"). It costs 1 + ``copies``
-forward passes of the reference model per story, about 60x the reader's time on CPU, so it is
-off the default panel: add it where the writer is loaded anyway (the loop, the studio) or for a
-careful look.
+and 2023 LLMs'), a crop beat its own shuffled copy under this contrast 94% of the time, the MiniLM
+coherence critic 57% and the trained reader 60% (BENCHMARKS.md, "Order"). But machine text is
+more predictable in its own order than people's: the contrast ranks people's crops under the
+LLMs' (AUC 0.27 on val), so as a weighted term it would teach the writer to sound like a machine.
+It costs 1 + ``copies`` forward passes of the reference model per story (about 1.2 s per story on
+2 CPU cores, 25x the reader), and is off the default panel: add it where the writer is loaded
+anyway (the loop, the studio) or for a careful look.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 import math
 import random
 
-from critics.base import CriticScore, clamp01, ramp
+from critics.base import CriticScore, clamp01
 from critics.fluency import FluencyCritic
 
-# contrast (nats per token) that maps to 0 and to 1: a shuffled text sits near 0 against its own
-# reshuffles; people's stories mostly between 0.1 and 0.4 under SmolLM2-135M
-FLAT = 0.0
-ORDERED = 0.3
+# contrast (nats per token) -> score: sigmoid((contrast - MID) / SCALE). A shuffled text sits near 0
+# against its own reshuffles (score 0.12), people's stories mostly between 0.1 and 0.4 under
+# SmolLM2-135M (0.5 at 0.1, 0.88 at 0.2). Strictly increasing, so two orders of one story keep
+# their order even below 0 (the linear ramp clamped there until 2026-12-03 and tied them).
+MID = 0.1
+SCALE = 0.05
+MEMO = 8192  # texts whose likelihood a critic remembers
 
 
 class OrderCritic(FluencyCritic):
     name = "order"
     description = "the story against seeded shuffles of its own sentences under the frozen base writer"
 
-    def __init__(self, reference=None, model: str | None = None, copies: int = 2, max_tokens: int = 160,
-                 batch_size: int = 8, flat: float = FLAT, ordered: float = ORDERED):
+    def __init__(self, reference=None, model: str | None = None, copies: int = 2, max_tokens: int = 256,
+                 batch_size: int = 8, mid: float = MID, scale: float = SCALE):
         super().__init__(reference=reference, model=model, max_tokens=max_tokens, batch_size=batch_size)
         self.copies = copies
-        self.flat = flat
-        self.ordered = ordered
+        self.mid = mid
+        self.scale = scale
+        self._memo: OrderedDict[str, tuple[float, int]] = OrderedDict()
 
     def shuffles(self, sentences: list[str]) -> list[str]:
-        """``copies`` reorderings of the sentences, seeded by the text (the same story always gets
-        the same copies, whatever else is in the batch)."""
-        seed = int(hashlib.sha256(" ".join(sentences).encode()).hexdigest()[:12], 16)
+        """``copies`` reorderings of the sentences, drawn from the *set* of sentences (sorted, then
+        shuffled with a seed taken from that sorted set), never from their order. So every order of
+        the same sentences, the story as written and any shuffled copy of it, is measured against
+        the same reference copies, and between two orders of one story the contrast is exactly
+        their likelihood difference: the order that reads better wins. (Seeded by the text as
+        written, until 2026-12-03, each order drew its own copies and their noise decided about
+        one pair in ten.) The same story always gets the same copies, whatever else is in the batch."""
+        canon = sorted(sentences)
+        seed = int(hashlib.sha256("\n".join(canon).encode()).hexdigest()[:12], 16)
         rng = random.Random(seed)
         out = []
         for _ in range(self.copies):
-            order = list(range(len(sentences)))
-            for _ in range(20):
-                rng.shuffle(order)
-                if order != sorted(order):
-                    break
-            out.append(" ".join(sentences[i] for i in order))
+            order = list(range(len(canon)))
+            rng.shuffle(order)
+            out.append(" ".join(canon[i] for i in order))
+        return out
+
+    def read(self, texts: list[str]) -> list[tuple[float, int]]:
+        """``nll`` of each text, each distinct text read once and remembered (the last ``MEMO``):
+        the frozen reference gives a text the same value every time, and a story, its shuffled
+        copies and the same story under other prompts share their reference copies."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        for t, v in zip(todo, self.nll(todo) if todo else []):
+            self._memo[t] = v
+        out = []
+        for t in texts:
+            self._memo.move_to_end(t)
+            out.append(self._memo[t])
+        while len(self._memo) > MEMO:
+            self._memo.popitem(last=False)
         return out
 
     def score(self, prompts, stories, outlines=None, batch=None):
@@ -69,7 +95,7 @@ class OrderCritic(FluencyCritic):
             if d.words and len(set(d.sentences)) >= 3:
                 spans[i] = (len(texts), 1 + self.copies)
                 texts += [" ".join(d.sentences)] + self.shuffles(d.sentences)
-        values = self.nll(texts) if texts else []
+        values = self.read(texts)
         out = []
         for i, d in enumerate(docs):
             odd = d.oddities()
@@ -86,7 +112,7 @@ class OrderCritic(FluencyCritic):
                 out.append(CriticScore(0.5, "; ".join(odd + ["too short to judge its order"]), {"contrast": 0.0}))
                 continue
             contrast = sum(rest) / len(rest) - own
-            s = clamp01(ramp(contrast, self.flat, self.ordered))
+            s = clamp01(0.5 + 0.5 * math.tanh((contrast - self.mid) / (2 * self.scale)))  # the sigmoid, no overflow
             if s >= 0.6:
                 why = f"its order carries it: shuffled, it reads {contrast:.2f} nats/token worse"
             elif s >= 0.3:
