@@ -1,10 +1,14 @@
-"""Does a critic see sentence order? The order critic (the story against its own shuffles under
-the built-in writer) beside the coherence critic and the trained reader, in one run, on the dev
-data's validation prompts: how often a 100-150-word crop beats a shuffled copy of itself, and
-the seconds each critic spends per story.
+"""Does a critic see sentence order, and what else does it prefer? The order critic (the story
+against its own shuffles under the built-in writer) beside the coherence critic and the trained
+reader, in one run, on the dev data's validation prompts: how often a 100-150-word crop beats a
+shuffled copy of itself, the AUC of people's crops against the 2023 LLMs' (does the critic
+prefer machine text?), and the seconds each critic spends per story; then the order contrast's
+quantiles for people's crops, the LLMs' and the shuffled copies (nats per token), and the share
+of each that reads worse as written than shuffled (contrast < 0).
 
-    .venv/bin/python bench/bench_order.py                 # 80 crops (people's and 2023 LLMs')
-    .venv/bin/python bench/bench_order.py --n 20 --threads 1
+    .venv/bin/python bench/bench_order.py                 # up to 40 people's crops and 40 LLMs'
+    .venv/bin/python bench/bench_order.py --n 10 --threads 1
+    .venv/bin/python bench/bench_order.py --split train   # for choosing a mapping (not for quoting)
 
 Reads ../shared/data/critic-dev in place (exits with a message when it is absent).
 """
@@ -17,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -24,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "critic-dev"))
-    p.add_argument("--n", type=int, default=80, help="crops to test")
+    p.add_argument("--n", type=int, default=40, help="crops of each side (people's, the LLMs') to test")
+    p.add_argument("--split", choices=["val", "train"], default="val")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = p.parse_args(argv)
@@ -42,31 +49,50 @@ def main(argv=None) -> int:
     from critics.reader_data import crop, join, sentences, shuffled
 
     rng = random.Random(args.seed)
-    items = []
+    sides = {"people": [], "LLMs": []}
     for s in load_dev(args.data):
-        if s.split == "val" and s.file != "hanna_mixed30.jsonl":
+        if s.split == args.split and s.file != "hanna_mixed30.jsonl":
             sents = crop(sentences(s.story), 0, 150)
             if len(sents) >= 4 and len(join(sents).split()) >= 100:
-                items.append((s.prompt, sents))
-    rng.shuffle(items)
-    items = items[:args.n]
+                sides["people" if s.file == "hanna_human96.csv" else "LLMs"].append((s.prompt, sents))
+    for side in sides.values():
+        rng.shuffle(side)
+    items = sides["people"][:args.n] + sides["LLMs"][:args.n]
+    human = np.array([i < min(args.n, len(sides["people"])) for i in range(len(items))])
     prompts = [p for p, _ in items]
     own = [join(s) for _, s in items]
     mixed = [join(shuffled(s, rng) or s) for _, s in items]
     critics = {"order": OrderCritic(), "coherence": CoherenceCritic(), "reader": ReaderCritic()}
-    for c in critics.values():  # load and warm up outside the timing
-        c.score(prompts[:2], own[:2])
-    print(f"{len(items)} validation crops of 100-150 words (people's and 2023 LLMs'), each against a shuffled copy\n")
-    print("| critic | beats its shuffled copy | s per story |")
-    print("|---|---|---|")
+    warm = "The lamp went out. She waited in the dark. Then the door opened."  # not a test text: the order
+    for c in critics.values():  # critic remembers what it read; load and warm up outside the timing
+        c.score([""], [warm])
+    print(f"{args.split} crops of 100-150 words, {human.sum()} people's and {(~human).sum()} 2023 LLMs', "
+          "each against a shuffled copy\n")
+    print("| critic | beats its shuffled copy | AUC people vs LLMs | s per story |")
+    print("|---|---|---|---|")
+    contrast = {}
     for name, c in critics.items():
         t = time.perf_counter()
-        a = [x.score for x in c.score(prompts, own)]
-        b = [x.score for x in c.score(prompts, mixed)]
+        a, b = c.score(prompts, own), c.score(prompts, mixed)
         dt = (time.perf_counter() - t) / (2 * len(items))
-        wins = sum(1.0 if x > y else 0.5 if x == y else 0.0 for x, y in zip(a, b)) / len(items)
-        print(f"| {name} | {wins:.0%} | {dt:.3f} |")
+        x, y = np.array([r.score for r in a]), np.array([r.score for r in b])
+        wins = float(np.mean((x > y) + 0.5 * (x == y)))
+        print(f"| {name} | {wins:.0%} | {auc(x[human], x[~human]):.2f} | {dt:.3f} |")
+        if name == "order":
+            contrast = {"people": np.array([r.details["contrast"] for r, h in zip(a, human) if h]),
+                        "LLMs": np.array([r.details["contrast"] for r, h in zip(a, human) if not h]),
+                        "shuffled copies": np.array([r.details["contrast"] for r in b])}
+    print("\n| order contrast (nats/token) | q10 | q25 | median | q75 | q90 | reads worse as written (< 0) |")
+    print("|---|---|---|---|---|---|---|")
+    for side, v in contrast.items():
+        q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
+        print(f"| {side} ({len(v)}) | " + " | ".join(f"{z:+.3f}" for z in q) + f" | {np.mean(v < 0):.0%} |")
     return 0
+
+
+def auc(pos, neg) -> float:
+    """P(a people's crop outscores an LLM's), ties half."""
+    return float(np.mean([(p > q) + 0.5 * (p == q) for p in pos for q in neg])) if len(pos) and len(neg) else float("nan")
 
 
 if __name__ == "__main__":

@@ -8,18 +8,21 @@ own order than shuffled; a story whose sentences could come in any order (a list
 shuffled or spliced text) reads about the same either way. So the score is a contrast of the
 story with itself: the frozen reference LM's mean negative log-likelihood per token of
 ``copies`` shuffles of its sentences minus that of the story as written (nats per token),
-mapped to [0, 1] by a sigmoid. The shuffles are drawn from the story's *set* of sentences, so a
-story and any reordering of it share them and the better-reading order wins. Comparing a story
-with its own shuffles cancels what raw likelihood rewards (bland, common words), which is why
-the plain fluency critic can only be a floor.
+mapped to [0, 1] by a sigmoid. The shuffles are drawn from the story's *set* of sentences (as
+this critic splits them), so a story and any reordering of those sentences share them and the
+better-reading order wins. Comparing a story with its own shuffles cancels what raw likelihood
+rewards (bland, common words), which is why the plain fluency critic can only be a floor.
 
-On the dev data's validation prompts (``bench/bench_order.py``: 40 100-150-word crops, people's
-and 2023 LLMs'), a crop beat its own shuffled copy under this contrast 94% of the time, the MiniLM
-coherence critic 57% and the trained reader 60% (BENCHMARKS.md, "Order"). But machine text is
-more predictable in its own order than people's: the contrast ranks people's crops under the
-LLMs' (AUC 0.27 on val), so as a weighted term it would teach the writer to sound like a machine.
-It costs 1 + ``copies`` forward passes of the reference model per story (about 1.2 s per story on
-2 CPU cores, 25x the reader), and is off the default panel: add it where the writer is loaded
+On the dev data's validation prompts (``bench/bench_order.py``: 32 people's and 40 LLMs'
+100-150-word crops), a crop beat its own shuffled copy under this contrast 99% of the time, the
+MiniLM coherence critic 80% and the trained reader 54% (BENCHMARKS.md, "Order"). But machine text
+is more predictable in its own order than people's: the contrast ranks people's crops under the
+LLMs' (AUC 0.26 on val), so as a weighted term it would teach the writer to sound like a machine.
+On the panel it lifted shuffle detection 66% -> 92% but cost 0.07 of people-vs-LLM AUC; corrected
+for predictability, or as a guard that only fires below a contrast of 0, it still fell on the
+machines' side on the train prompts (BENCHMARKS.md, "The order critic on the panel").
+It costs 1 + ``copies`` forward passes of the reference model per story (about 0.9 s per story on
+2 CPU cores, 22x the reader), and is off the default panel: add it where the writer is loaded
 anyway (the loop, the studio) or for a careful look.
 """
 
@@ -111,7 +114,8 @@ class OrderCritic(FluencyCritic):
             if math.isnan(own) or any(math.isnan(v) for v in rest):  # too few tokens
                 out.append(CriticScore(0.5, "; ".join(odd + ["too short to judge its order"]), {"contrast": 0.0}))
                 continue
-            contrast = sum(rest) / len(rest) - own
+            copies = sum(rest) / len(rest)
+            contrast = copies - own
             s = clamp01(0.5 + 0.5 * math.tanh((contrast - self.mid) / (2 * self.scale)))  # the sigmoid, no overflow
             if s >= 0.6:
                 why = f"its order carries it: shuffled, it reads {contrast:.2f} nats/token worse"
@@ -121,5 +125,5 @@ class OrderCritic(FluencyCritic):
             else:
                 why = (f"reads about as well with its sentences in any order ({contrast:+.2f} nats/token): the "
                        "sentences do not build on each other")
-            out.append(CriticScore(s, "; ".join(odd + [why]), {"contrast": contrast}))
+            out.append(CriticScore(s, "; ".join(odd + [why]), {"contrast": contrast, "nll": own, "copies_nll": copies}))
         return out

@@ -25,7 +25,8 @@ def test_scores_are_bounded_seeded_and_batch_independent(tiny_writer):
     assert together[1].score == 0.5 and "too few sentences" in together[1].reason
     alone = [critic.score([""], [t])[0].score for t in texts]
     assert [s.score for s in together] == pytest.approx(alone, abs=1e-5)
-    assert "contrast" in together[0].details
+    d = together[0].details  # the contrast is the reference copies' likelihood against the story's
+    assert d["contrast"] == pytest.approx(d["copies_nll"] - d["nll"])
 
 
 def test_two_orders_of_one_story_differ_by_their_likelihood_alone(tiny_writer):
