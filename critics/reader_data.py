@@ -271,11 +271,18 @@ def _texts(stories, drafts: dict[str, list[str]] | None, split: str) -> dict[str
     return dict(by_prompt)
 
 
-def dev_pairs(stories, drafts: dict[str, list[str]] | None, split: str, seed: int = 0, rivals: int = 3) -> list[Pair]:
+def dev_pairs(stories, drafts: dict[str, list[str]] | None, split: str, seed: int = 0, rivals: int = 3,
+              damage_from: str = "all") -> list[Pair]:
     """All pair kinds but ``pick`` for the prompts of one split (see the module docstring);
     ``stories`` are ``critics.devdata.DevStory`` rows, ``drafts`` maps a prompt to the built-in
-    writer's stories for it; ``rivals`` other-prompt pairs per prompt. Deterministic for a seed;
-    different seeds cut other passages."""
+    writer's stories for it; ``rivals`` other-prompt pairs per prompt. ``damage_from``: whose
+    stories the damaged pairs (shuffled, repeated, chatter, truncated, spliced, other prompt) are
+    cut from: ``all`` (people's and the LLMs', about six LLM stories to one person's per prompt)
+    or ``people`` (people's only, so that "ordered" is never learned as "machine-like"; the
+    LLMs' stories still serve as splice halves and other prompts' stories). Deterministic for a
+    seed; different seeds cut other passages."""
+    if damage_from not in ("all", "people"):
+        raise ValueError(f"damage_from must be 'all' or 'people', got {damage_from!r}")
     rng = random.Random(f"{seed}:{split}")
     by_prompt = _texts(stories, drafts, split)
     prompts = sorted(by_prompt)
@@ -323,7 +330,7 @@ def dev_pairs(stories, drafts: dict[str, list[str]] | None, split: str, seed: in
                 sa, _ = starts(h, w)
                 a, b = matched(h.sents, w.sents, min(target(), words(w.sents)), sa, 0)
                 add(prompt, a, b, "human_vs_writer", f"{h.ref}>{w.ref}")
-        prose = humans + llms  # damage is about the text, whoever wrote it
+        prose = humans + llms if damage_from == "all" else humans  # damage is about the text
         if not prose:
             continue
         for _ in range(3):

@@ -89,6 +89,8 @@ class ReaderTrainConfig:
     kinds: list[str] = field(default_factory=list, metadata={"help": "kinds of dev pairs to train on (default: all; "
                                                                        "see critics.reader_data.KINDS)"})
     rivals: int = field(default=3, metadata={"help": "another prompt's story against this prompt's: pairs per prompt"})
+    damage_from: str = field(default="all", metadata={"help": "whose stories the damaged training pairs are cut from: all "
+                                                               "(people's and the LLMs') or people (see critics.reader_data.dev_pairs)"})
     max_pairs: int = field(default=0, metadata={"help": "cap on training pairs (0: all; a small cap for quick runs)"})
     center_rewards: float = field(default=0.01, metadata={"help": "TRL's penalty keeping raw scores near 0"})
     save_steps: int = field(default=50, metadata={"help": "checkpoint every N steps (the resume point)"})
@@ -115,6 +117,7 @@ class ReaderTrainConfig:
             (0 <= self.pick_heldout < 1, f"pick_heldout must be in [0, 1), got {self.pick_heldout}"),
             (self.max_pairs >= 0, f"max_pairs must be >= 0, got {self.max_pairs}"),
             (self.rivals >= 0, f"rivals must be >= 0, got {self.rivals}"),
+            (self.damage_from in ("all", "people"), f"damage_from must be all or people, got {self.damage_from!r}"),
             (set(self.kinds) <= set(KINDS), f"unknown pair kind(s) {sorted(set(self.kinds) - set(KINDS))}; "
                                             f"use some of: {', '.join(KINDS)}"),
             (self.save_steps >= 1, f"save_steps must be >= 1, got {self.save_steps}"),
@@ -279,7 +282,7 @@ def gather_pairs(rec, workspace: Path, cfg: ReaderTrainConfig, say) -> tuple[lis
             drafts = writer_drafts(prompts, drafts_folder(workspace),
                                    progress=lambda i, n: say(f"  drafted {i}/{n}"))
         for k in range(cfg.passes):
-            train += dev_pairs(stories, drafts, cfg.split, seed=cfg.seed + k, rivals=cfg.rivals)
+            train += dev_pairs(stories, drafts, cfg.split, seed=cfg.seed + k, rivals=cfg.rivals, damage_from=cfg.damage_from)
         val = balance_lengths(dev_pairs(stories, drafts, other_split(cfg.split), seed=cfg.seed + 1000, rivals=cfg.rivals),
                               seed=cfg.seed)
         if cfg.kinds:

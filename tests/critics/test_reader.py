@@ -169,6 +169,8 @@ def test_bad_training_requests_get_clear_messages(tiny_encoder, dev_folder, tmp_
         ReaderTrainConfig(learning_rate=float("nan"))
     with pytest.raises(ReaderTrainError, match="learning_rate"):
         ReaderTrainConfig(learning_rate="fast")
+    with pytest.raises(ReaderTrainError, match="damage_from must be all or people"):
+        ReaderTrainConfig(damage_from="llms")
     with pytest.raises(Exception, match="does not exist"):
         train_reader(record, tmp_path / "ws", _cfg(tiny_encoder, tmp_path / "nowhere", tmp_path), progress=False)
     from critics.reader_train import gather_pairs

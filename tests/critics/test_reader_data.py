@@ -74,3 +74,17 @@ def test_dev_pairs_stay_in_their_split_and_are_length_balanced():
         assert not any("Sure! Here is" in p.rejected for p in pairs if p.kind == "human_vs_llm")
     assert dev_pairs(stories, None, "train", seed=1) == dev_pairs(stories, None, "train", seed=1)
     assert split_of("x") in ("train", "val")
+
+
+def test_damage_can_be_cut_from_peoples_stories_only():
+    """``damage_from="people"``: every shuffled, repeated, chatter-wrapped and truncated pair is cut
+    from a person's story (by default about six LLM stories to one person's feed them)."""
+    import pytest
+
+    stories, damaged = _dev(), ("shuffled", "repeated", "chatter", "truncated")
+    by_all = [p for p in dev_pairs(stories, None, "train", seed=1) if p.kind in damaged]
+    by_people = [p for p in dev_pairs(stories, None, "train", seed=1, damage_from="people") if p.kind in damaged]
+    assert by_people and all(p.source.startswith("hanna_human96.csv:") for p in by_people)
+    assert any(p.source.startswith("hanna_llm576.jsonl:") for p in by_all)
+    with pytest.raises(ValueError, match="damage_from"):
+        dev_pairs(stories, None, "train", damage_from="llms")
