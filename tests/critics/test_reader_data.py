@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from critics.devdata import DevStory, split_of
 from critics.reader_data import (Pair, balance_lengths, crop, dev_pairs, length_stats, matched, repeated, shuffled,
                                  strip_chatter, truncated, with_chatter, words)
@@ -79,8 +81,6 @@ def test_dev_pairs_stay_in_their_split_and_are_length_balanced():
 def test_damage_can_be_cut_from_peoples_stories_only():
     """``damage_from="people"``: every shuffled, repeated, chatter-wrapped and truncated pair is cut
     from a person's story (by default about six LLM stories to one person's feed them)."""
-    import pytest
-
     stories, damaged = _dev(), ("shuffled", "repeated", "chatter", "truncated")
     by_all = [p for p in dev_pairs(stories, None, "train", seed=1) if p.kind in damaged]
     by_people = [p for p in dev_pairs(stories, None, "train", seed=1, damage_from="people") if p.kind in damaged]
