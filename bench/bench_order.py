@@ -42,6 +42,7 @@ def main(argv=None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from critics.calibrate import auc, prefers
     from critics.coherence import CoherenceCritic
     from critics.devdata import load_dev
     from critics.order import OrderCritic
@@ -57,8 +58,9 @@ def main(argv=None) -> int:
                 sides["people" if s.file == "hanna_human96.csv" else "LLMs"].append((s.prompt, sents))
     for side in sides.values():
         rng.shuffle(side)
-    items = sides["people"][:args.n] + sides["LLMs"][:args.n]
-    human = np.array([i < min(args.n, len(sides["people"])) for i in range(len(items))])
+    people, llms = sides["people"][:args.n], sides["LLMs"][:args.n]
+    items = people + llms
+    human = np.array([True] * len(people) + [False] * len(llms))
     prompts = [p for p, _ in items]
     own = [join(s) for _, s in items]
     mixed = [join(shuffled(s, rng) or s) for _, s in items]
@@ -76,7 +78,7 @@ def main(argv=None) -> int:
         a, b = c.score(prompts, own), c.score(prompts, mixed)
         dt = (time.perf_counter() - t) / (2 * len(items))
         x, y = np.array([r.score for r in a]), np.array([r.score for r in b])
-        wins = float(np.mean((x > y) + 0.5 * (x == y)))
+        wins = float(prefers(x, y).mean())
         print(f"| {name} | {wins:.0%} | {auc(x[human], x[~human]):.2f} | {dt:.3f} |")
         if name == "order":
             contrast = {"people": np.array([r.details["contrast"] for r, h in zip(a, human) if h]),
@@ -88,11 +90,6 @@ def main(argv=None) -> int:
         q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
         print(f"| {side} ({len(v)}) | " + " | ".join(f"{z:+.3f}" for z in q) + f" | {np.mean(v < 0):.0%} |")
     return 0
-
-
-def auc(pos, neg) -> float:
-    """P(a people's crop outscores an LLM's), ties half."""
-    return float(np.mean([(p > q) + 0.5 * (p == q) for p in pos for q in neg])) if len(pos) and len(neg) else float("nan")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ anyway (the loop, the studio) or for a careful look.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 import math
 import random
+from collections import OrderedDict
 
 from critics.base import CriticScore, clamp01
 from critics.fluency import FluencyCritic
