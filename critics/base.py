@@ -47,6 +47,15 @@ def band(x: float, lo: float, hi: float, soft: float) -> float:
     return 1.0
 
 
+def sigmoid(x: float) -> float:
+    """1 / (1 + e^-x), as 0.5 + 0.5 tanh(x / 2): no overflow for any float (NaN stays NaN).
+
+    >>> sigmoid(0.0), round(sigmoid(2.0), 4), sigmoid(-1e6)
+    (0.5, 0.8808, 0.0)
+    """
+    return 0.5 + 0.5 * math.tanh(0.5 * x)
+
+
 def ramp(x: float, zero: float, one: float) -> float:
     """Linear from 0 at ``zero`` to 1 at ``one`` (either direction), clamped."""
     if one == zero:

@@ -59,7 +59,7 @@ from collections import Counter
 
 import numpy as np
 
-from critics.base import Critic, CriticScore, clamp01, ramp
+from critics.base import Critic, CriticScore, clamp01, ramp, sigmoid
 from critics.embed import unit
 from critics.text import excerpt
 from critics.wordlists import STOPWORDS
@@ -102,7 +102,7 @@ def flow_score(share: float, n: int) -> float:
     else:
         raw, r = flow_reading(share, n)
         z = r * raw + (1 - r)
-    return 1.0 / (1.0 + math.exp(-(z - FLOW_MID) / FLOW_SCALE))
+    return sigmoid((z - FLOW_MID) / FLOW_SCALE)
 _NAME_RE = re.compile(r"(?<![.!?\"“]\s)(?<!^)\b([A-Z][a-z]{2,})\b")
 
 
@@ -162,11 +162,30 @@ def names_in(sentences: list[str]) -> list[list[str]]:
     return out
 
 
+def _family(name: str) -> str:
+    """A name without its plural and its "-n" adjective: America, Americas, American and
+    Americans share "America", Russia and Russian "Russia", Himalayas and Himalayan "Himalaya".
+
+    >>> _family("Americans"), _family("Himalayan"), _family("Sara"), _family("Dean")
+    ('America', 'Himalaya', 'Sara', 'Dean')
+    """
+    if name.endswith("s"):
+        name = name[:-1]
+    if name.endswith("n") and len(name) > 4 and name[-2] in "aeiou":
+        name = name[:-1]
+    return name
+
+
 def _close(a: str, b: str) -> bool:
-    """One edit apart (insert, delete or substitute), same first letter, both >= 4 letters."""
+    """One edit apart (insert, delete or substitute), same first letter, both >= 4 letters, and
+    not one name's plural or adjective (``_family``).
+
+    >>> _close("Sarah", "Sara"), _close("Myers", "Meyers"), _close("America", "American"), _close("Americas", "American")
+    (True, True, False, False)
+    """
     if a == b or a[0] != b[0] or min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1:
         return False
-    if a + "s" == b or b + "s" == a:  # plural or possessive, not a new spelling
+    if _family(a) == _family(b):  # plural, possessive or adjective, not a new spelling
         return False
     if len(a) == len(b):
         return sum(x != y for x, y in zip(a, b)) == 1
@@ -204,7 +223,8 @@ def weakest_link(vectors: np.ndarray) -> int | None:
 
 class CoherenceCritic(Critic):
     name = "coherence"
-    revision = 2  # 2: flow read against the story's length (no length preference) (2026-11-27)
+    revision = 3  # 2: flow read against the story's length (no length preference) (2026-11-27); 3: a name's
+                  # plural or "-n" adjective (America, American) is not a second spelling (2026-12-07)
     uses_embeddings = True
     description = "sentence-to-sentence flow, drift of parts away from the story, consistent names"
 

@@ -33,7 +33,7 @@ import math
 import random
 from collections import OrderedDict
 
-from critics.base import CriticScore, clamp01
+from critics.base import CriticScore, clamp01, sigmoid
 from critics.fluency import FluencyCritic
 
 # contrast (nats per token) -> score: sigmoid((contrast - MID) / SCALE). A shuffled text sits near 0
@@ -116,7 +116,7 @@ class OrderCritic(FluencyCritic):
                 continue
             copies = sum(rest) / len(rest)
             contrast = copies - own
-            s = clamp01(0.5 + 0.5 * math.tanh((contrast - self.mid) / (2 * self.scale)))  # the sigmoid, no overflow
+            s = clamp01(sigmoid((contrast - self.mid) / self.scale))
             if s >= 0.6:
                 why = f"its order carries it: shuffled, it reads {contrast:.2f} nats/token worse"
             elif s >= 0.3:

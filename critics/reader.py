@@ -33,7 +33,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import os
 import re
 import threading
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from critics.base import Critic, CriticError, CriticScore, clamp01
+from critics.base import Critic, CriticError, CriticScore, clamp01, sigmoid
 from critics.text import normalize, parse
 
 FORMAT = "scriptorium-reader-1"
@@ -204,7 +203,7 @@ class ReaderModel:
 
     def to_unit(self, raw: float) -> float:
         c = self.calibration
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, (raw - c["centre"]) / max(1e-6, c["scale"])))))
+        return sigmoid((raw - c["centre"]) / max(1e-6, c["scale"]))
 
     def story_scores(self, prompts: list[str], stories: list[str]) -> list[dict]:
         """Per story: raw score (the mean over its passages, weighted by their words), and its

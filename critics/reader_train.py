@@ -237,18 +237,6 @@ def lexicon_of(pairs: list[Pair]) -> list[str]:
     return lexicon(human, machine) if human and machine else []
 
 
-def auc(pos: list[float], neg: list[float]) -> float:
-    """P(a positive scores above a negative), ties half (the Mann-Whitney AUC).
-
-    >>> auc([3, 2], [1, 2])
-    0.875
-    """
-    if not pos or not neg:
-        return float("nan")
-    p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
-    return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
-
-
 def pair_accuracy(model: ReaderModel, pairs: list[Pair]) -> dict[str, Any]:
     """Share of pairs whose chosen passage scores higher, overall and per kind."""
     if not pairs:
@@ -381,7 +369,7 @@ def _calibration(model: ReaderModel, pairs: list[Pair], seed: int) -> dict[str, 
 def story_metrics(model: ReaderModel, folder, split: str = "val") -> dict[str, Any]:
     """On the dev stories of one split: AUC of people's stories over the LLMs' (whole stories, and
     the first 90-150 words of each), and Kendall tau with people's mean ratings."""
-    from critics.calibrate import kendall_tau_b
+    from critics.calibrate import auc, kendall_tau_b
     from critics.devdata import load_dev
     from critics.reader import ReaderCritic
     from critics.reader_data import crop, join, sentences, strip_chatter

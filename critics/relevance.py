@@ -78,7 +78,7 @@ import numpy as np
 
 import re
 
-from critics.base import Critic, CriticScore
+from critics.base import Critic, CriticScore, sigmoid
 from critics.text import excerpt
 from critics.wordlists import ENGLISH_FUNCTION_WORDS, PROMPT_BOILERPLATE, STOPWORDS
 
@@ -306,7 +306,7 @@ class RelevanceCritic(Critic):
             notes.append(f"follows its outline item, most closely in {where(obest)}" if orel >= TOUCHES
                          else f"departs from its outline item: the closest is {where(obest)}")
         raw = float(np.mean(parts))
-        return CriticScore(1.0 / (1.0 + math.exp(-(raw - MID) / SCALE)), "; ".join(odd + notes),
+        return CriticScore(sigmoid((raw - MID) / SCALE), "; ".join(odd + notes),
                            {"relevance": raw, "background": float(np.mean(backs)), "judged": True,
                             **({"fit": float(np.mean(fits))} if fits else {})})
 

@@ -80,6 +80,9 @@ def test_coherence_flags_a_name_that_changes():
     problems = name_problems(["Then Sarah went out.", "Later Sarah came back.", "At dawn Sara slept."])
     assert problems == ["the name 'Sara' also appears as 'Sarah'"]
     assert name_problems(["Then Elias went out.", "The Masters met the Master."]) == []
+    # a place and its people are one name, not two spellings (every such pair fired before)
+    assert name_problems(["They sailed for America at dawn.", "Each American aboard was tired.",
+                          "The Americas lay ahead, and Russian ships behind.", "Far from Russia, they slept."]) == []
 
 
 def test_relevance_prefers_the_story_of_its_own_prompt():
