@@ -1,5 +1,6 @@
 """Each critic on hand-written stories where the right order is obvious."""
 
+import math
 import random
 
 import numpy as np
@@ -222,3 +223,12 @@ def test_relevance_does_not_grow_with_length():
     head, longer, diluted = RelevanceCritic().score([BAKERY_PROMPT] * 3, [BAKERY, BAKERY + on, BAKERY + generic])
     assert abs(longer.details["relevance"] - head.details["relevance"]) < 0.05
     assert diluted.details["relevance"] < head.details["relevance"]
+
+
+def test_the_shared_sigmoid_is_the_logistic_and_never_overflows():
+    from critics.base import sigmoid
+
+    for x in (-30.0, -2.0, -0.1, 0.0, 0.7, 5.0, 30.0):
+        assert sigmoid(x) == pytest.approx(1.0 / (1.0 + math.exp(-x)), rel=1e-12, abs=1e-15)
+    assert sigmoid(-1e6) == 0.0 and sigmoid(1e6) == 1.0  # math.exp(1e6) would raise OverflowError
+    assert math.isnan(sigmoid(float("nan")))
